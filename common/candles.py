@@ -1,0 +1,97 @@
+"""Price candles as the domain sees them: validated, sorted, tz-aware, in USD."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from common.errors import BadPriceData
+
+DAILY_MINUTES = 1440
+WEEKLY_MINUTES = 10080
+FIFTEEN_DAY_MINUTES = 21600
+# Kraken's OHLC returns at most this many of the most recent entries.
+MAX_ENTRIES_PER_ANSWER = 720
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One OHLC candle; `open_time` is the start of its interval (UTC)."""
+
+    open_time: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    vwap: float
+    volume: float
+
+    def close_time(self, interval_minutes: int) -> datetime:
+        """End of the candle's interval: when it is complete."""
+        return self.open_time + timedelta(minutes=interval_minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class CandleSeries:
+    """An exchange's answer for one pair and interval.
+
+    `last_committed` is the open time of the newest committed candle when the
+    exchange says so (Kraken's `last`); newer entries are still forming.
+    """
+
+    interval_minutes: int
+    candles: tuple[Candle, ...]
+    last_committed: datetime | None = None
+
+
+def utc_from_unix(seconds: float) -> datetime:
+    """A tz-aware UTC datetime from unix seconds."""
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _positive_finite(value: float, what: str, when: datetime) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise BadPriceData(f"{what} {value!r} at {when.isoformat()} is not a positive finite price")
+    return value
+
+
+def validated(candles: Iterable[Candle]) -> tuple[Candle, ...]:
+    """Sorted, de-duplicated candles whose prices are all positive and finite.
+
+    Volume and VWAP may be zero (a candle without trades); prices may not.
+    """
+    by_time: dict[datetime, Candle] = {}
+    for candle in candles:
+        if candle.open_time.tzinfo is None:
+            raise BadPriceData("candle time without a time zone")
+        for what in ("open", "high", "low", "close"):
+            _positive_finite(getattr(candle, what), what, candle.open_time)
+        if not math.isfinite(candle.volume) or candle.volume < 0:
+            raise BadPriceData(f"volume {candle.volume!r} at {candle.open_time.isoformat()} is invalid")
+        if not math.isfinite(candle.vwap) or candle.vwap < 0:
+            raise BadPriceData(f"vwap {candle.vwap!r} at {candle.open_time.isoformat()} is invalid")
+        by_time[candle.open_time] = candle
+    ordered = tuple(by_time[t] for t in sorted(by_time))
+    if not ordered:
+        raise BadPriceData("empty price history")
+    return ordered
+
+
+def complete(series: CandleSeries, now: datetime) -> tuple[Candle, ...]:
+    """The candles that have finished: closed before `now` and committed by the exchange.
+
+    Kraken's last entry is always the current, unfinished candle; it must never count.
+    """
+    return tuple(
+        c
+        for c in series.candles
+        if c.close_time(series.interval_minutes) <= now
+        and (series.last_committed is None or c.open_time <= series.last_committed)
+    )
+
+
+def closes(candles: Sequence[Candle]) -> tuple[float, ...]:
+    """Closing prices, oldest first."""
+    return tuple(c.close for c in candles)

@@ -1,0 +1,25 @@
+"""Validation of amounts of money typed by users."""
+
+from __future__ import annotations
+
+import math
+
+from common.errors import InvalidRequest
+
+MAX_AMOUNT_USD = 1e12
+
+
+def validate_amount(value: object, name: str) -> float:
+    """A positive, finite amount of USD no larger than MAX_AMOUNT_USD."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRequest(f"{name} must be a number of USD")
+    amount = float(value)
+    if math.isnan(amount):
+        raise InvalidRequest(f"{name} is not a number (NaN)")
+    if math.isinf(amount):
+        raise InvalidRequest(f"{name} must be finite")
+    if amount <= 0:
+        raise InvalidRequest(f"{name} must be greater than 0 USD")
+    if amount > MAX_AMOUNT_USD:
+        raise InvalidRequest(f"{name} must be at most {MAX_AMOUNT_USD:,.0f} USD")
+    return amount

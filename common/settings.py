@@ -1,0 +1,95 @@
+"""Settings parsed once, at the edge, from a mapping (normally os.environ).
+
+Pure: nothing here reads the environment itself, so it is testable with a dict.
+Defaults run the embedded backend on a laptop; gcp mode fails loudly when its
+project is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.errors import InvalidRequest
+from common.symbols import normalize_symbol
+
+DEFAULT_COINS = ("BTC", "ETH", "XRP", "LTC", "BCH", "ADA", "SOL", "DOT", "DOGE", "LINK", "XLM", "ATOM")
+BACKENDS = ("embedded", "gcp")
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or wrong; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob Delos has; each maps to one environment variable (see README)."""
+
+    backend: str = "embedded"
+    data_dir: Path = Path(".delos")
+    kraken_url: str = "https://api.kraken.com"
+    request_interval_s: float = 1.0
+    http_timeout_s: float = 10.0
+    max_retries: int = 4
+    coins: tuple[str, ...] = DEFAULT_COINS
+    refresh_interval_s: float = 86400.0
+    host: str = "127.0.0.1"
+    port: int = 50051
+    project: str | None = None
+    topic: str = "delos-refresh"
+    subscription: str = "delos-ingest"
+    max_outstanding: int = 2
+    poll_interval_s: float = 0.5
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Parse settings; SettingsError names the first bad variable."""
+        backend = env.get("DELOS_BACKEND", "embedded").strip().lower() or "embedded"
+        if backend not in BACKENDS:
+            raise SettingsError(f"DELOS_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        project = env.get("GOOGLE_CLOUD_PROJECT") or None
+        if backend == "gcp" and not project:
+            raise SettingsError("DELOS_BACKEND=gcp needs GOOGLE_CLOUD_PROJECT")
+        return cls(
+            backend=backend,
+            data_dir=Path(env.get("DELOS_DATA_DIR", ".delos")),
+            kraken_url=env.get("DELOS_KRAKEN_URL", cls.kraken_url).rstrip("/"),
+            request_interval_s=_number(env, "DELOS_REQUEST_INTERVAL", cls.request_interval_s, minimum=0.0),
+            http_timeout_s=_number(env, "DELOS_HTTP_TIMEOUT", cls.http_timeout_s, minimum=0.1),
+            max_retries=int(_number(env, "DELOS_MAX_RETRIES", cls.max_retries, minimum=0)),
+            coins=_coins(env.get("DELOS_COINS")),
+            refresh_interval_s=_number(env, "DELOS_REFRESH_INTERVAL", cls.refresh_interval_s, minimum=1.0),
+            host=env.get("DELOS_HOST", cls.host),
+            port=int(_number(env, "PORT", cls.port, minimum=0, maximum=65535)),
+            project=project,
+            topic=env.get("DELOS_TOPIC", cls.topic),
+            subscription=env.get("DELOS_SUBSCRIPTION", cls.subscription),
+            max_outstanding=int(_number(env, "DELOS_MAX_OUTSTANDING", cls.max_outstanding, minimum=1)),
+            poll_interval_s=_number(env, "DELOS_POLL_INTERVAL", cls.poll_interval_s, minimum=0.05),
+            log_level=env.get("DELOS_LOG_LEVEL", cls.log_level).upper(),
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float, maximum: float | None = None) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value != value or value < minimum or (maximum is not None and value > maximum):
+        bound = f" and at most {maximum:g}" if maximum is not None else ""
+        raise SettingsError(f"{name} must be at least {minimum:g}{bound}, got {raw!r}")
+    return value
+
+
+def _coins(raw: str | None) -> tuple[str, ...]:
+    if raw is None or not raw.strip():
+        return DEFAULT_COINS
+    try:
+        return tuple(dict.fromkeys(normalize_symbol(part) for part in raw.split(",") if part.strip()))
+    except InvalidRequest as exc:
+        raise SettingsError(f"DELOS_COINS: {exc}") from exc
