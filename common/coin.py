@@ -46,11 +46,12 @@ def build_document(
     if listing.date > month.end:
         raise BadPriceData("listing date is after the latest daily candle")
     weeks = complete(CandleSeries(weekly.interval_minutes, validated(weekly.candles), weekly.last_committed), now)
-    times = [c.open_time for c in weeks]
+    times = [int(c.open_time.timestamp()) for c in weeks]
     history = [c.close for c in weeks]
     # End the chart on the latest daily close, so it reaches "now" between weekly closes.
-    if month.close_times and (not times or month.close_times[-1] > times[-1]):
-        times.append(month.close_times[-1])
+    latest = int(month.close_times[-1].timestamp())
+    if not times or latest > times[-1]:
+        times.append(latest)
         history.append(month.closes[-1])
     return CoinDocument(
         symbol=symbol,
@@ -58,8 +59,8 @@ def build_document(
         pair=pair,
         listing=listing,
         last_month=month,
-        history_times=tuple(times),
-        history_closes=tuple(history),
+        history_times=times,
+        history_closes=history,
         computed_at=now,
         sample_data=sample_data,
     )

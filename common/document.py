@@ -7,7 +7,8 @@ because it is read on every cache load.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from array import array
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -21,17 +22,27 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class CoinDocument:
-    """Everything needed to answer for one coin without calling the exchange."""
+    """Everything needed to answer for one coin without calling the exchange.
+
+    The weekly history is kept as packed arrays (unix seconds, USD closes): a
+    thousand coins of full history then cost megabytes, not tens of them.
+    """
 
     symbol: str
     exchange: str
     pair: str
     listing: Listing
     last_month: LastMonth
-    history_times: tuple[datetime, ...]
-    history_closes: tuple[float, ...]
+    history_times: Sequence[int]
+    history_closes: Sequence[float]
     computed_at: datetime
     sample_data: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.history_times) != len(self.history_closes):
+            raise BadPriceData("history times and closes differ in length")
+        object.__setattr__(self, "history_times", array("q", self.history_times))
+        object.__setattr__(self, "history_closes", array("d", self.history_closes))
 
     @property
     def as_of(self) -> datetime:
@@ -79,7 +90,7 @@ def to_dict(doc: CoinDocument) -> dict[str, Any]:
             "closes": list(doc.last_month.closes),
         },
         "history": {
-            "times": [_ts(t) for t in doc.history_times],
+            "times": list(doc.history_times),
             "closes": list(doc.history_closes),
         },
         "as_of": _ts(doc.as_of),
@@ -112,8 +123,8 @@ def from_dict(data: Mapping[str, Any]) -> CoinDocument:
                 close_times=tuple(utc_from_unix(t) for t in month["close_times"]),
                 closes=tuple(float(c) for c in month["closes"]),
             ),
-            history_times=tuple(utc_from_unix(t) for t in history["times"]),
-            history_closes=tuple(float(c) for c in history["closes"]),
+            history_times=array("q", (int(t) for t in history["times"])),
+            history_closes=array("d", (float(c) for c in history["closes"])),
             computed_at=utc_from_unix(data["computed_at"]),
             sample_data=bool(data.get("sample_data", False)),
         )

@@ -99,3 +99,7 @@ class RefreshQueue(Protocol):
     def consume(self, handler: Callable[[Delivery], Verdict], stop: threading.Event) -> None:
         """Deliver messages to `handler` until `stop` is set; unacked messages are redelivered later."""
         ...
+
+
+class DocumentStore(CoinStore, CoinFeed, Protocol):
+    """A store that serves both sides: every adapter of Delos's documents is one."""

@@ -1,0 +1,80 @@
+"""`python -m ingest_worker`: consume refresh messages until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+
+import bootstrap
+from common.errors import ExchangeUnavailable
+from common.ports import PriceSource
+from common.settings import Settings, SettingsError
+from ingest_worker.handler import RefreshHandler
+
+log = logging.getLogger("ingest_worker")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_worker(
+    settings: Settings,
+    stop: threading.Event,
+    *,
+    source: PriceSource | None = None,
+    sample_data: bool = False,
+) -> None:
+    """Wire the adapters for `settings` and consume until `stop` is set."""
+    store = bootstrap.coin_store(settings)
+    queue = bootstrap.refresh_queue(settings)
+    if source is None:
+        source = bootstrap.price_source(settings, sleep=_interruptible_sleep(stop))
+    handler = RefreshHandler(
+        source=source,
+        store=store,
+        coins=settings.coins,
+        clock=utc_now,
+        sample_data=sample_data,
+        fan_out_queue=queue if settings.backend == "gcp" else None,
+    )
+    log.info("worker consuming refresh messages (%s backend)", settings.backend)
+    queue.consume(handler, stop)
+    log.info("worker stopped")
+
+
+def _interruptible_sleep(stop: threading.Event) -> bootstrap.Sleep:
+    """A backoff sleep that gives up at shutdown, so in-flight messages are released quickly."""
+
+    def sleep(seconds: float) -> None:
+        if stop.wait(seconds):
+            raise ExchangeUnavailable("worker shutting down")
+
+    return sleep
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"delos worker: {exc}", file=sys.stderr)
+        return 2
+    bootstrap.configure_logging(settings)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("received %s, finishing in-flight messages", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    run_worker(settings, stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

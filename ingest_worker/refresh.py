@@ -1,0 +1,53 @@
+"""Refresh one coin: gather candles, decide the document, apply it if it is better."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from common.candles import DAILY_MINUTES, FIFTEEN_DAY_MINUTES, WEEKLY_MINUTES
+from common.coin import build_document, needs_coarser_history
+from common.document import CoinDocument
+from common.ports import CoinStore, PriceSource
+
+log = logging.getLogger(__name__)
+
+
+def refresh_coin(
+    symbol: str,
+    source: PriceSource,
+    store: CoinStore,
+    now: datetime,
+    *,
+    exchange: str,
+    force: bool = False,
+    sample_data: bool = False,
+) -> CoinDocument:
+    """Fetch, compute and save one coin's document; returns the document computed.
+
+    The listing never changes once computed, so an existing document's listing is
+    kept (saving the 15-day fetch for old coins) unless `force` asks to recompute.
+    Raises the domain errors of the source and the store; writes nothing then.
+    """
+    pair = source.pair_for(symbol)
+    existing = store.get(symbol)
+    known = existing.listing if existing is not None and not force and existing.pair == pair.name else None
+    weekly = source.candles(pair, WEEKLY_MINUTES)
+    coarse = source.candles(pair, FIFTEEN_DAY_MINUTES) if needs_coarser_history(weekly, known) else None
+    daily = source.candles(pair, DAILY_MINUTES)
+    doc = build_document(
+        symbol=symbol,
+        exchange=exchange,
+        pair=pair.name,
+        weekly=weekly,
+        daily=daily,
+        now=now,
+        known_listing=known,
+        coarse=coarse,
+        sample_data=sample_data,
+    )
+    if store.save_if_better(doc):
+        log.info("refreshed %s (%s): as_of %s", symbol, pair.name, doc.as_of.isoformat())
+    else:
+        log.warning("kept the stored %s document: it is newer than what %s returned", symbol, exchange)
+    return doc
