@@ -1,0 +1,94 @@
+"""The query service's in-memory cache: every answerable coin, prepared for fast answers.
+
+Written by the feed's listener thread, read by request handlers; each entry is
+replaced whole (a single dict assignment), so a reader never sees a torn coin.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from common.document import CoinDocument, is_improvement
+from common.lambo import SellChoice, sell_price
+from delos.v1 import lambo_pb2 as pb
+from query_service import convert
+
+log = logging.getLogger(__name__)
+
+
+class PreparedCoin:
+    """A document plus what about it does not depend on the question.
+
+    What AskLambo needs is built at load; the chart-sized parts (GetCoin's
+    history, the legacy graph) on first use, so a cold start stays fast.
+    """
+
+    __slots__ = ("doc", "as_of_s", "sell_prices", "template", "summary", "_coin", "_graph_data")
+
+    def __init__(self, doc: CoinDocument) -> None:
+        self.doc = doc
+        self.as_of_s = doc.as_of.timestamp()
+        self.sell_prices = {choice: sell_price(doc.last_month, choice) for choice in SellChoice}
+        self.template = convert.answer_template(doc)
+        self.summary = pb.CoinSummary(
+            symbol=doc.symbol,
+            pair=doc.pair,
+            as_of=convert.timestamp(doc.as_of),
+            listing_date=convert.timestamp(doc.listing.date),
+        )
+        self._coin: pb.Coin | None = None
+        self._graph_data: str | None = None
+
+    @property
+    def coin(self) -> pb.Coin:
+        if self._coin is None:
+            self._coin = convert.coin_message(self.doc)
+        return self._coin
+
+    @property
+    def graph_data(self) -> str:
+        if self._graph_data is None:
+            self._graph_data = convert.graph_data(self.doc)
+        return self._graph_data
+
+
+class CoinCache:
+    """Symbol -> PreparedCoin; `connected` is False while the store cannot be reached."""
+
+    def __init__(self) -> None:
+        self._coins: dict[str, PreparedCoin] = {}
+        self.loaded = False
+        self.connected = True
+
+    def get(self, symbol: str) -> PreparedCoin | None:
+        return self._coins.get(symbol)
+
+    def all(self) -> list[PreparedCoin]:
+        return [self._coins[s] for s in sorted(self._coins)]
+
+    def __len__(self) -> int:
+        return len(self._coins)
+
+    def update(self, docs: Iterable[CoinDocument]) -> int:
+        """Take newer documents; an older one (e.g. a late listener event) never replaces a newer."""
+        taken = 0
+        for doc in docs:
+            current = self._coins.get(doc.symbol)
+            if current is not None and not is_improvement(doc, current.doc):
+                continue
+            try:
+                self._coins[doc.symbol] = PreparedCoin(doc)
+                taken += 1
+            except (ValueError, ArithmeticError) as exc:
+                log.warning("ignoring unusable document for %s: %s", doc.symbol, exc)
+        return taken
+
+    def take(self, docs: list[CoinDocument]) -> None:
+        """Listener callback: apply changed documents."""
+        self.update(docs)
+
+    def set_connected(self, connected: bool) -> None:
+        if connected != self.connected:
+            log.warning("store %s", "reachable again" if connected else "unreachable: answering from memory, stale")
+        self.connected = connected

@@ -1,0 +1,96 @@
+"""Domain <-> protobuf, in one place, so common/ never imports generated code."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from common.document import CoinDocument
+from common.errors import InvalidRequest
+from common.lambo import SellChoice
+from common.prices import LastMonth
+from delos.v1 import lambo_pb2 as pb
+
+SELL_CHOICES: dict[int, SellChoice] = {
+    pb.SELL_PRICE_UNSPECIFIED: SellChoice.MEAN,
+    pb.SELL_PRICE_MEAN_CLOSE: SellChoice.MEAN,
+    pb.SELL_PRICE_BEST_CLOSE: SellChoice.BEST,
+    pb.SELL_PRICE_WORST_CLOSE: SellChoice.WORST,
+    pb.SELL_PRICE_LATEST_CLOSE: SellChoice.LATEST,
+}
+
+
+def sell_choice(value: int) -> SellChoice:
+    """The domain's sell choice for a request's enum value; unknown numbers are refused."""
+    try:
+        return SELL_CHOICES[value]
+    except KeyError:
+        raise InvalidRequest(f"sell must be one of {', '.join(pb.SellPrice.keys())}, got {value}") from None
+
+
+def timestamp(value: datetime) -> Timestamp:
+    message = Timestamp()
+    message.FromDatetime(value)
+    return message
+
+
+def last_month_message(month: LastMonth) -> pb.LastMonth:
+    return pb.LastMonth(
+        start=timestamp(month.start),
+        end=timestamp(month.end),
+        mean_close=month.mean_close,
+        best_close=month.best_close,
+        worst_close=month.worst_close,
+        latest_close=month.latest_close,
+        candles=month.candles,
+        missing_days=month.missing_days,
+    )
+
+
+def coin_message(doc: CoinDocument) -> pb.Coin:
+    """The Coin message for GetCoin, without the per-request `stale` flag."""
+    return pb.Coin(
+        symbol=doc.symbol,
+        exchange=doc.exchange,
+        pair=doc.pair,
+        listing_date=timestamp(doc.listing.date),
+        listing_price_usd=doc.listing.price_usd,
+        listing_interval_minutes=doc.listing.interval_minutes,
+        listing_may_be_truncated=doc.listing.may_be_truncated,
+        last_month=last_month_message(doc.last_month),
+        as_of=timestamp(doc.as_of),
+        computed_at=timestamp(doc.computed_at),
+        history=[
+            pb.PricePoint(time=Timestamp(seconds=t), close_usd=c)
+            for t, c in zip(doc.history_times, doc.history_closes, strict=True)
+        ],
+        sample_data=doc.sample_data,
+    )
+
+
+def answer_template(doc: CoinDocument) -> pb.AskLamboResponse:
+    """The parts of an AskLambo answer that depend only on the coin, built once per document."""
+    return pb.AskLamboResponse(
+        symbol=doc.symbol,
+        exchange=doc.exchange,
+        pair=doc.pair,
+        listing_date=timestamp(doc.listing.date),
+        listing_price_usd=doc.listing.price_usd,
+        listing_interval_minutes=doc.listing.interval_minutes,
+        last_month=last_month_message(doc.last_month),
+        as_of=timestamp(doc.as_of),
+        computed_at=timestamp(doc.computed_at),
+        sample_data=doc.sample_data,
+    )
+
+
+def graph_data(doc: CoinDocument) -> str:
+    """The legacy API's chart: a JSON list of {"x": ISO date, "y": close}."""
+    points = [
+        {"x": time.strftime("%Y-%m-%d", time.gmtime(t)), "y": c}
+        for t, c in zip(doc.history_times, doc.history_closes, strict=True)
+    ]
+    return json.dumps(points, separators=(",", ":"))

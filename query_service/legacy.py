@@ -1,0 +1,53 @@
+"""The original `API.processRequest`, wire-compatible, answered with Delos's definitions.
+
+Unlike the original, failures are gRPC status codes, never an OK carrying error text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+
+import grpc
+
+from common.errors import InvalidRequest
+from common.lambo import LAMBO_PRICE_USD, SellChoice
+from delos.legacy import api_pb2 as legacy_pb
+from delos.legacy import api_pb2_grpc as legacy_grpc
+from query_service.cache import CoinCache
+from query_service.questions import cached_coin
+from query_service.servicer import abort
+
+
+class LegacyApiServicer(legacy_grpc.APIServicer):
+    """`processRequest(symbol, investment)` -> JSON message and JSON chart points."""
+
+    def __init__(self, cache: CoinCache) -> None:
+        self.cache = cache
+        self.calls: Counter[str] = Counter()
+
+    async def processRequest(  # noqa: N802 - the original API's method name
+        self, request: legacy_pb.apiRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> legacy_pb.apiResponse:
+        self.calls["processRequest"] += 1
+        try:
+            coin = cached_coin(self.cache, request.symbol)
+            if request.investment <= 0:
+                raise InvalidRequest(f"investment must be a positive whole number of USD, got {request.investment}")
+        except Exception as exc:
+            await abort(context, exc)
+            raise
+        investment = float(request.investment)
+        coins = investment / coin.doc.listing.price_usd
+        proceeds = coins * coin.sell_prices[SellChoice.MEAN]
+        message = {
+            "NUMBERCOINS": coins,
+            "PROFIT": proceeds - investment,
+            "GROWTHFACTOR": proceeds / investment,
+            "LAMBOS": proceeds / LAMBO_PRICE_USD,
+            "INVESTMENT": request.investment,
+            "SYMBOL": coin.doc.symbol,
+            "GENERATIONDATE": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        return legacy_pb.apiResponse(message=json.dumps(message), graph_data=coin.graph_data)

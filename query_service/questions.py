@@ -1,0 +1,34 @@
+"""Validated questions, shared by both APIs: turn raw request fields into a cached coin and amounts."""
+
+from __future__ import annotations
+
+import time
+
+from common.errors import DelosError, NotCached
+from common.symbols import normalize_symbol
+from query_service.cache import CoinCache, PreparedCoin
+
+STALE_AFTER_S = 3 * 86400.0
+
+
+class CacheLoading(DelosError):
+    """The cache has not finished its first load."""
+
+
+def cached_coin(cache: CoinCache, raw_symbol: object) -> PreparedCoin:
+    """The cached coin for a user's symbol, or InvalidRequest / NotCached saying what to do."""
+    symbol = normalize_symbol(raw_symbol)
+    coin = cache.get(symbol)
+    if coin is None:
+        if not cache.loaded:
+            raise CacheLoading("the cache is still loading; retry in a moment")
+        raise NotCached(
+            f"{symbol} is not cached yet: request it with `delos publish {symbol}` "
+            f'(or publish {{"symbols": ["{symbol}"]}} to the refresh topic), then ask again'
+        )
+    return coin
+
+
+def is_stale(cache: CoinCache, coin: PreparedCoin) -> bool:
+    """Stale when the newest price is over three days old, or the store cannot be reached."""
+    return not cache.connected or time.time() - coin.as_of_s > STALE_AFTER_S

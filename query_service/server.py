@@ -1,0 +1,107 @@
+"""The grpc.aio server: both APIs, health, reflection, cache loading and graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import _async as health_aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from common.errors import DelosError
+from common.ports import CoinFeed, Subscription
+from delos.legacy import api_pb2 as legacy_pb
+from delos.legacy import api_pb2_grpc as legacy_grpc
+from delos.v1 import lambo_pb2 as pb
+from delos.v1 import lambo_pb2_grpc as pb_grpc
+from query_service.cache import CoinCache
+from query_service.legacy import LegacyApiServicer
+from query_service.servicer import LamboServicer
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    pb.DESCRIPTOR.services_by_name["LamboService"].full_name,
+    legacy_pb.DESCRIPTOR.services_by_name["API"].full_name,
+)
+# Requests are a symbol and a few numbers; anything near this size is abuse.
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+MAX_CONCURRENT_RPCS = 2048
+SHUTDOWN_GRACE_S = 5.0
+SERVER_OPTIONS = (
+    ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
+    ("grpc.so_reuseport", 1),  # lets several processes share one port (see README: scaling)
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+)
+
+
+@dataclass
+class QueryService:
+    """A started server and what it serves; `stop()` shuts it down gracefully."""
+
+    server: grpc.aio.Server
+    port: int
+    cache: CoinCache
+    health: health_aio.HealthServicer
+    servicer: LamboServicer
+    subscription: Subscription | None = None
+
+    async def set_serving(self, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, status)
+
+    async def stop(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """Health NOT_SERVING first, refuse new calls, let in-flight ones finish within the grace."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace_s)
+        if self.subscription is not None:
+            await asyncio.to_thread(self.subscription.close)
+        log.info("query service stopped")
+
+
+async def start(host: str, port: int, cache: CoinCache | None = None) -> QueryService:
+    """Bind and start serving; health stays NOT_SERVING until the cache is loaded."""
+    cache = cache if cache is not None else CoinCache()
+    server = grpc.aio.server(options=SERVER_OPTIONS, maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS)
+    servicer = LamboServicer(cache)
+    pb_grpc.add_LamboServiceServicer_to_server(servicer, server)
+    legacy_grpc.add_APIServicer_to_server(LegacyApiServicer(cache), server)
+    health_servicer = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME),
+        server,
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    service = QueryService(server, bound, cache, health_servicer, servicer)
+    await service.set_serving(False)
+    log.info("query service listening on %s:%d", host, bound)
+    return service
+
+
+async def load_and_follow(
+    service: QueryService, feed: CoinFeed, *, retry_s: float = 1.0, stopping: Callable[[], bool] = lambda: False
+) -> None:
+    """Load every document (retrying while the store is away), then follow changes; SERVING once loaded."""
+    while True:
+        try:
+            docs = await asyncio.to_thread(feed.load_all)
+            break
+        except DelosError as exc:
+            if stopping():
+                return
+            log.warning("cannot load the cache yet (%s); retrying in %.0f s", exc, retry_s)
+            await asyncio.sleep(retry_s)
+            retry_s = min(retry_s * 2, 30.0)
+    service.cache.update(docs)
+    service.cache.loaded = True
+    service.subscription = feed.watch(service.cache.take, service.cache.set_connected)
+    await service.set_serving(True)
+    log.info("cache loaded: %d coins; SERVING", len(service.cache))

@@ -1,0 +1,105 @@
+"""delos.v1.LamboService: answers from the in-memory cache only."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+import grpc
+
+from common.errors import DelosError
+from common.lambo import LAMBO_PRICE_USD, verdict
+from common.money import validate_amount
+from delos.v1 import lambo_pb2 as pb
+from delos.v1 import lambo_pb2_grpc as pb_grpc
+from query_service import convert
+from query_service.cache import CoinCache
+from query_service.errors import status_for
+from query_service.questions import CacheLoading, cached_coin, is_stale
+
+log = logging.getLogger(__name__)
+
+
+async def abort(context: grpc.aio.ServicerContext[object, object], error: Exception) -> None:
+    """End the call with the status for `error`; never leaks an unexpected error's text."""
+    if isinstance(error, CacheLoading):
+        await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+    if isinstance(error, DelosError):
+        code = status_for(error)
+        if code is not grpc.StatusCode.INTERNAL:
+            await context.abort(code, str(error))
+    log.error("unexpected error answering a request", exc_info=error)
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
+
+
+class LamboServicer(pb_grpc.LamboServiceServicer):
+    """Validates, looks up, computes. No I/O on the request path."""
+
+    def __init__(self, cache: CoinCache) -> None:
+        self.cache = cache
+        # Aggregate counts only: users' amounts are never logged.
+        self.calls: Counter[str] = Counter()
+
+    async def AskLambo(  # noqa: N802 - gRPC method name
+        self, request: pb.AskLamboRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> pb.AskLamboResponse:
+        self.calls["AskLambo"] += 1
+        try:
+            coin = cached_coin(self.cache, request.symbol)
+            investment = validate_amount(request.investment_usd, "investment_usd")
+            lambo_price = (
+                validate_amount(request.lambo_price_usd, "lambo_price_usd")
+                if request.HasField("lambo_price_usd")
+                else LAMBO_PRICE_USD
+            )
+            choice = convert.sell_choice(request.sell)
+        except Exception as exc:
+            await abort(context, exc)
+            raise  # unreachable: abort raises
+        listing = coin.doc.listing.price_usd
+        price = coin.sell_prices[choice]
+        coins_bought = investment / listing
+        proceeds = coins_bought * price
+        lambos = proceeds / lambo_price
+        response = pb.AskLamboResponse()
+        response.CopyFrom(coin.template)
+        response.coins_bought = coins_bought
+        response.sell_price_usd = price
+        response.sell = request.sell or pb.SELL_PRICE_MEAN_CLOSE
+        response.proceeds_usd = proceeds
+        response.profit_usd = proceeds - investment
+        response.growth_factor = proceeds / investment
+        response.lambo_price_usd = lambo_price
+        response.lambos = lambos
+        response.can_buy_lambo = proceeds >= lambo_price
+        response.breakeven_investment_usd = lambo_price * listing / price
+        response.stale = is_stale(self.cache, coin)
+        response.verdict = verdict(coin.doc.symbol, investment, proceeds, lambos, lambo_price)
+        return response
+
+    async def GetCoin(  # noqa: N802 - gRPC method name
+        self, request: pb.GetCoinRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> pb.Coin:
+        self.calls["GetCoin"] += 1
+        try:
+            coin = cached_coin(self.cache, request.symbol)
+        except Exception as exc:
+            await abort(context, exc)
+            raise
+        if not is_stale(self.cache, coin):
+            return coin.coin
+        response = pb.Coin()
+        response.CopyFrom(coin.coin)
+        response.stale = True
+        return response
+
+    async def ListCoins(  # noqa: N802 - gRPC method name
+        self, request: pb.ListCoinsRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> pb.ListCoinsResponse:
+        self.calls["ListCoins"] += 1
+        response = pb.ListCoinsResponse()
+        for coin in self.cache.all():
+            summary = response.coins.add()
+            summary.CopyFrom(coin.summary)
+            summary.stale = is_stale(self.cache, coin)
+        return response
