@@ -1,0 +1,106 @@
+"""Small in-memory fakes of Delos's ports, for unit tests of the use cases."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from common.candles import DAILY_MINUTES, Candle, CandleSeries
+from common.document import CoinDocument, is_improvement
+from common.errors import DelosError, UnknownSymbol
+from common.ports import Delivery, Pair, Verdict
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def candle(open_time: datetime, close: float, *, vwap: float | None = None, volume: float = 10.0) -> Candle:
+    return Candle(open_time, close, close * 1.01, close * 0.99, close, close if vwap is None else vwap, volume)
+
+
+def series(start: datetime, end: datetime, interval_minutes: int, price: Callable[[int], float]) -> CandleSeries:
+    """Candles every interval from `start` up to and including the one open at `end` (the unfinished one)."""
+    step = timedelta(minutes=interval_minutes)
+    candles, t, i = [], start, 0
+    while t <= end:
+        candles.append(candle(t, price(i)))
+        t, i = t + step, i + 1
+    return CandleSeries(interval_minutes, tuple(candles))
+
+
+@dataclass
+class FakePriceSource:
+    """A PriceSource over fixed series; `failures` maps a symbol to the error its next calls raise."""
+
+    series_by_symbol: dict[str, dict[int, CandleSeries]]
+    failures: dict[str, list[DelosError]] = field(default_factory=dict)
+    calls: list[tuple[str, int]] = field(default_factory=list)
+
+    def usd_pairs(self) -> Sequence[Pair]:
+        return [Pair(s, f"{s}USD") for s in sorted(self.series_by_symbol)]
+
+    def pair_for(self, symbol: str) -> Pair:
+        if symbol not in self.series_by_symbol:
+            raise UnknownSymbol(f"no USD pair for {symbol}")
+        return Pair(symbol, f"{symbol}USD")
+
+    def candles(self, pair: Pair, interval_minutes: int) -> CandleSeries:
+        self.calls.append((pair.symbol, interval_minutes))
+        pending = self.failures.get(pair.symbol)
+        if pending:
+            raise pending.pop(0)
+        return self.series_by_symbol[pair.symbol][interval_minutes]
+
+
+def coin_series(listed: datetime, now: datetime, first_price: float, growth_per_day: float) -> dict[int, CandleSeries]:
+    """Weekly and daily series of a coin growing geometrically from `first_price` at listing."""
+
+    def at(step_days: int) -> Callable[[int], float]:
+        return lambda i: first_price * (1 + growth_per_day) ** (i * step_days)
+
+    day0 = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    daily_start = max(listed, day0 - timedelta(days=719))
+    days_since_listing = (daily_start - listed).days
+    return {
+        10080: series(listed, now - timedelta(days=1), 10080, at(7)),
+        DAILY_MINUTES: series(
+            daily_start, day0, DAILY_MINUTES, lambda i: first_price * (1 + growth_per_day) ** (days_since_listing + i)
+        ),
+    }
+
+
+class InMemoryCoinStore:
+    """CoinStore + CoinFeed in a dict; the same rules as the real stores."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, CoinDocument] = {}
+        self.failures: dict[str, tuple[str, datetime]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, symbol: str) -> CoinDocument | None:
+        return self.docs.get(symbol)
+
+    def save_if_better(self, doc: CoinDocument) -> bool:
+        with self.lock:
+            if not is_improvement(doc, self.docs.get(doc.symbol)):
+                return False
+            self.docs[doc.symbol] = doc
+            return True
+
+    def record_failure(self, symbol: str, reason: str, at: datetime) -> None:
+        self.failures[symbol] = (reason, at)
+
+
+@dataclass
+class RecordingQueue:
+    """A RefreshQueue that only records what is published."""
+
+    published: list[tuple[bytes, Mapping[str, str]]] = field(default_factory=list)
+
+    def publish(self, body: bytes, attributes: Mapping[str, str] | None = None) -> str:
+        self.published.append((body, dict(attributes or {})))
+        return str(len(self.published))
+
+    def consume(self, handler: Callable[[Delivery], Verdict], stop: threading.Event) -> None:
+        raise NotImplementedError("publish-only fake")

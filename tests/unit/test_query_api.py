@@ -1,0 +1,161 @@
+"""Both gRPC APIs served from an in-memory cache, over a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from common.coin import build_document
+from common.document import CoinDocument
+from delos.legacy import api_pb2, api_pb2_grpc
+from delos.v1 import lambo_pb2 as pb
+from delos.v1 import lambo_pb2_grpc as pb_grpc
+from query_service.cache import CoinCache
+from query_service.server import start
+from tests.unit.fakes import coin_series
+
+NOW = datetime.now(UTC)
+
+
+def document(symbol: str, now: datetime = NOW, first_price: float = 100.0, growth: float = 0.002) -> CoinDocument:
+    candles = coin_series(datetime(2021, 3, 4, tzinfo=UTC), now, first_price, growth)
+    return build_document(
+        symbol=symbol, exchange="kraken", pair=f"{symbol}USD", weekly=candles[10080], daily=candles[1440], now=now
+    )
+
+
+Call = Callable[[Callable[[grpc.aio.Channel], Awaitable[Any]]], Any]
+
+
+@pytest.fixture
+def call() -> Iterator[Call]:
+    """Run one client coroutine against a fresh server holding BTC (fresh) and OLD (stale)."""
+
+    def run(body: Callable[[grpc.aio.Channel], Awaitable[Any]]) -> Any:
+        async def main() -> Any:
+            cache = CoinCache()
+            cache.update([document("BTC"), document("OLD", now=NOW - timedelta(days=10))])
+            cache.loaded = True
+            service = await start("127.0.0.1", 0, cache)
+            await service.set_serving(True)
+            try:
+                async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+                    return await asyncio.wait_for(body(channel), timeout=20)
+            finally:
+                await service.stop(0.5)
+
+        return asyncio.run(main())
+
+    yield run
+
+
+def test_ask_lambo_answers_with_the_documented_arithmetic(call: Call) -> None:
+    doc = document("BTC")
+    answer = call(
+        lambda ch: pb_grpc.LamboServiceStub(ch).AskLambo(pb.AskLamboRequest(symbol="btc", investment_usd=1000))
+    )
+    coins = 1000 / doc.listing.price_usd
+    proceeds = coins * doc.last_month.mean_close
+    assert answer.symbol == "BTC" and answer.pair == "BTCUSD" and answer.exchange == "kraken"
+    assert answer.coins_bought == pytest.approx(coins)
+    assert answer.proceeds_usd == pytest.approx(proceeds)
+    assert answer.profit_usd == pytest.approx(proceeds - 1000)
+    assert answer.growth_factor == pytest.approx(proceeds / 1000)
+    assert answer.lambo_price_usd == 200_000
+    assert answer.lambos == pytest.approx(proceeds / 200_000)
+    assert answer.can_buy_lambo is (proceeds >= 200_000)
+    assert answer.breakeven_investment_usd == pytest.approx(200_000 * doc.listing.price_usd / doc.last_month.mean_close)
+    assert answer.last_month.candles == 30 and answer.sell == pb.SELL_PRICE_MEAN_CLOSE
+    assert answer.stale is False and "BTC" in answer.verdict
+
+
+def test_sell_choice_and_lambo_price_are_honoured(call: Call) -> None:
+    doc = document("BTC")
+    request = pb.AskLamboRequest(symbol="BTC", investment_usd=50, lambo_price_usd=1000, sell=pb.SELL_PRICE_WORST_CLOSE)
+    answer = call(lambda ch: pb_grpc.LamboServiceStub(ch).AskLambo(request))
+    assert answer.sell_price_usd == pytest.approx(doc.last_month.worst_close)
+    assert answer.lambos == pytest.approx(50 / doc.listing.price_usd * doc.last_month.worst_close / 1000)
+
+
+def test_an_old_document_is_answered_but_marked_stale(call: Call) -> None:
+    answer = call(lambda ch: pb_grpc.LamboServiceStub(ch).AskLambo(pb.AskLamboRequest(symbol="old", investment_usd=1)))
+    assert answer.stale is True
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "code", "words"),
+    [
+        ({"symbol": "", "investment_usd": 10}, grpc.StatusCode.INVALID_ARGUMENT, "empty"),
+        ({"symbol": "B/TC", "investment_usd": 10}, grpc.StatusCode.INVALID_ARGUMENT, "letters or digits"),
+        ({"symbol": "BTC", "investment_usd": 0}, grpc.StatusCode.INVALID_ARGUMENT, "greater than 0"),
+        ({"symbol": "BTC", "investment_usd": -5}, grpc.StatusCode.INVALID_ARGUMENT, "greater than 0"),
+        ({"symbol": "BTC", "investment_usd": math.nan}, grpc.StatusCode.INVALID_ARGUMENT, "NaN"),
+        ({"symbol": "BTC", "investment_usd": math.inf}, grpc.StatusCode.INVALID_ARGUMENT, "finite"),
+        ({"symbol": "BTC", "investment_usd": 2e12}, grpc.StatusCode.INVALID_ARGUMENT, "at most"),
+        ({"symbol": "BTC", "investment_usd": 10, "lambo_price_usd": 0}, grpc.StatusCode.INVALID_ARGUMENT, "lambo"),
+        ({"symbol": "BTC", "investment_usd": 10, "sell": 42}, grpc.StatusCode.INVALID_ARGUMENT, "sell"),
+        ({"symbol": "DOGE", "investment_usd": 10}, grpc.StatusCode.NOT_FOUND, "delos publish DOGE"),
+    ],
+)
+def test_bad_questions_get_a_clear_status_never_internal(
+    call: Call, request_fields: dict[str, Any], code: grpc.StatusCode, words: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        call(lambda ch: pb_grpc.LamboServiceStub(ch).AskLambo(pb.AskLamboRequest(**request_fields)))
+    assert raised.value.code() is code
+    assert words in (raised.value.details() or "")
+
+
+def test_get_coin_returns_the_weekly_history_and_list_coins_every_coin(call: Call) -> None:
+    async def body(ch: grpc.aio.Channel) -> tuple[pb.Coin, pb.ListCoinsResponse]:
+        stub = pb_grpc.LamboServiceStub(ch)
+        return await stub.GetCoin(pb.GetCoinRequest(symbol="Btc")), await stub.ListCoins(pb.ListCoinsRequest())
+
+    coin, listing = call(body)
+    doc = document("BTC")
+    assert [p.close_usd for p in coin.history] == list(doc.history_closes)
+    assert coin.history[0].time.seconds == doc.history_times[0]
+    assert [(c.symbol, c.stale) for c in listing.coins] == [("BTC", False), ("OLD", True)]
+
+
+def test_the_legacy_api_answers_with_the_original_keys_and_chart(call: Call) -> None:
+    doc = document("BTC")
+    answer = call(lambda ch: api_pb2_grpc.APIStub(ch).processRequest(api_pb2.apiRequest(symbol="btc", investment=1000)))
+    message = json.loads(answer.message)
+    proceeds = 1000 / doc.listing.price_usd * doc.last_month.mean_close
+    assert set(message) == {"NUMBERCOINS", "PROFIT", "GROWTHFACTOR", "LAMBOS", "INVESTMENT", "SYMBOL", "GENERATIONDATE"}
+    assert message["PROFIT"] == pytest.approx(proceeds - 1000)
+    assert message["LAMBOS"] == pytest.approx(proceeds / 200_000)
+    assert message["SYMBOL"] == "BTC" and message["INVESTMENT"] == 1000
+    assert datetime.fromisoformat(message["GENERATIONDATE"]).tzinfo is not None
+    graph = json.loads(answer.graph_data)
+    assert graph[0] == {"x": "2021-03-04", "y": pytest.approx(doc.history_closes[0])}
+    assert len(graph) == len(doc.history_closes)
+
+
+@pytest.mark.parametrize(("symbol", "investment", "code"), [("BTC", 0, "INVALID_ARGUMENT"), ("XYZ", 5, "NOT_FOUND")])
+def test_the_legacy_api_fails_with_a_status_not_an_ok_carrying_an_error(
+    call: Call, symbol: str, investment: int, code: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        call(
+            lambda ch: api_pb2_grpc.APIStub(ch).processRequest(api_pb2.apiRequest(symbol=symbol, investment=investment))
+        )
+    assert raised.value.code().name == code
+
+
+def test_health_reports_serving_for_both_services(call: Call) -> None:
+    async def body(ch: grpc.aio.Channel) -> list[int]:
+        stub = health_pb2_grpc.HealthStub(ch)
+        names = ("", "delos.v1.LamboService", "API")
+        return [(await stub.Check(health_pb2.HealthCheckRequest(service=n))).status for n in names]
+
+    assert call(body) == [health_pb2.HealthCheckResponse.SERVING] * 3
