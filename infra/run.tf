@@ -1,0 +1,197 @@
+# The two Delos processes on Cloud Run.
+#
+# CI (.github/workflows/push.yml) deploys new images by commit SHA with gcloud; Terraform creates the
+# resources and owns their configuration, and ignores the image and traffic fields that CI moves.
+
+locals {
+  common_env = {
+    DELOS_BACKEND        = "gcp"
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    DELOS_TOPIC          = google_pubsub_topic.refresh.name
+    DELOS_SUBSCRIPTION   = google_pubsub_subscription.ingest.name
+    DELOS_COINS          = join(",", var.coins)
+    DELOS_LOG_LEVEL      = "INFO"
+  }
+
+  # Cloud Run sets PORT to container_port; the query service binds DELOS_HOST:PORT.
+  query_container_port = 8080
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Query service: gRPC over HTTP/2 end to end.
+#
+# - The port is named "h2c", so Cloud Run forwards requests as cleartext HTTP/2 (gRPC needs HTTP/2;
+#   streaming RPCs would break through an HTTP/1 hop).
+# - Startup and liveness probes use the standard grpc.health.v1.Health service on that port (the
+#   empty service name = overall server health).
+# - min_instance_count = 1 and cpu_idle = false: the service keeps a Firestore snapshot listener open
+#   between requests; with request-time CPU only, the listener would be starved and answers go stale.
+# - Ingress: all (clients call it from anywhere) but authenticated: only members in
+#   var.query_invoker_members hold roles/run.invoker, and callers send a Google ID token. Put
+#   "allUsers" there deliberately to make the API public.
+# ---------------------------------------------------------------------------------------------------
+resource "google_cloud_run_v2_service" "query" {
+  name                 = "delos-query"
+  location             = var.region
+  ingress              = "INGRESS_TRAFFIC_ALL"
+  invoker_iam_disabled = false
+  labels               = local.labels
+
+  template {
+    service_account                  = google_service_account.query.email
+    max_instance_request_concurrency = 80
+    timeout                          = "60s"
+
+    scaling {
+      min_instance_count = 1
+      max_instance_count = 3
+    }
+
+    containers {
+      name  = "query"
+      image = var.query_image
+
+      ports {
+        name           = "h2c"
+        container_port = local.query_container_port
+      }
+
+      dynamic "env" {
+        for_each = merge(local.common_env, { DELOS_HOST = "0.0.0.0" })
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      resources {
+        limits = {
+          cpu    = "1"
+          memory = "512Mi"
+        }
+        cpu_idle          = false
+        startup_cpu_boost = true
+      }
+
+      startup_probe {
+        # Up to 2 s x 30 = 60 s to load the coins collection and start serving.
+        initial_delay_seconds = 0
+        period_seconds        = 2
+        timeout_seconds       = 1
+        failure_threshold     = 30
+        grpc {
+          port = local.query_container_port
+        }
+      }
+
+      liveness_probe {
+        period_seconds    = 15
+        timeout_seconds   = 3
+        failure_threshold = 3
+        grpc {
+          port = local.query_container_port
+        }
+      }
+    }
+  }
+
+  traffic {
+    type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+    percent = 100
+  }
+
+  lifecycle {
+    # CI deploys images and moves traffic; gcloud also stamps client fields.
+    ignore_changes = [
+      template[0].containers[0].image,
+      template[0].revision,
+      template[0].labels,
+      client,
+      client_version,
+      traffic,
+    ]
+  }
+
+  depends_on = [google_project_service.apis, google_project_iam_member.query_datastore_viewer]
+}
+
+resource "google_cloud_run_v2_service_iam_member" "query_invokers" {
+  for_each = toset(var.query_invoker_members)
+
+  name     = google_cloud_run_v2_service.query.name
+  location = google_cloud_run_v2_service.query.location
+  role     = "roles/run.invoker"
+  member   = each.value
+}
+
+# ---------------------------------------------------------------------------------------------------
+# Ingest worker: a Cloud Run worker pool, not a service.
+#
+# The worker is a Pub/Sub streaming-pull subscriber: it holds a long-lived stream and does its work
+# between (not inside) HTTP requests. A request-billed Cloud Run service throttles CPU to near zero
+# outside requests, which starves that stream (leases expire, messages are redelivered, the backlog
+# grows). A worker pool is built for exactly this pull-based workload: no HTTP endpoint to fake, no
+# request-driven autoscaling, CPU always allocated. One instance is enough: Kraken throttles to about
+# one request per second, so more instances would only share the same rate limit.
+# (The fallback, if worker pools are unavailable, is a Cloud Run service with cpu_idle = false,
+# min_instance_count = 1 and a dummy health port.)
+# ---------------------------------------------------------------------------------------------------
+resource "google_cloud_run_v2_worker_pool" "worker" {
+  name     = "delos-worker"
+  location = var.region
+  labels   = local.labels
+
+  # Worker pools were a preview feature when this was written; BETA allows preview and GA features.
+  launch_stage = "BETA"
+
+  scaling {
+    scaling_mode          = "MANUAL"
+    manual_instance_count = 1
+  }
+
+  template {
+    service_account = google_service_account.worker.email
+
+    containers {
+      name  = "worker"
+      image = var.worker_image
+
+      dynamic "env" {
+        for_each = merge(local.common_env, {
+          DELOS_KRAKEN_URL      = var.kraken_url
+          DELOS_MAX_OUTSTANDING = tostring(var.worker_max_outstanding)
+        })
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      resources {
+        limits = {
+          cpu    = "1"
+          memory = "512Mi"
+        }
+      }
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [
+      template[0].containers[0].image,
+      template[0].revision,
+      template[0].labels,
+      client,
+      client_version,
+      instance_splits,
+      launch_stage,
+    ]
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_pubsub_subscription_iam_member.ingest_subscriber_worker,
+    google_pubsub_topic_iam_member.refresh_publisher_worker,
+    google_project_iam_member.worker_datastore_user,
+  ]
+}
