@@ -1,0 +1,200 @@
+"""A synthetic in-memory market shaped like Kraken's listings, for offline mode, tests and benchmarks.
+
+Prices are seeded random walks, not real history: the app says so by marking
+answers built from them as sample data.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import overload
+
+from fake_exchange.ohlc import DAY_S, Row
+
+DEFAULT_SEED = 20131006
+DEFAULT_SYNTHETIC_DAYS = 800
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FakeCoin:
+    """One pair as Kraken lists it; `daily` rows are oldest first, and the last one may be unfinished."""
+
+    symbol: str
+    pair_name: str
+    altname: str
+    wsname: str | None
+    base: str
+    quote: str
+    daily: Sequence[Row]
+    status: str = "online"
+
+
+class LazyRows(Sequence[Row]):
+    """Rows generated on first use, so a market of thousands of coins costs nothing until asked."""
+
+    def __init__(self, make: Callable[[], list[Row]]) -> None:
+        self._make: Callable[[], list[Row]] | None = make
+        self._rows: list[Row] = []
+        self._lock = threading.Lock()
+
+    def _materialized(self) -> list[Row]:
+        with self._lock:
+            if self._make is not None:
+                self._rows, self._make = self._make(), None
+            return self._rows
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Row]: ...
+    def __getitem__(self, index: int | slice) -> Row | Sequence[Row]:
+        return self._materialized()[index]
+
+    def __len__(self) -> int:
+        return len(self._materialized())
+
+
+class FakeMarket:
+    """Coins keyed by pair name; thread-safe, and versioned so that servers know when to drop caches."""
+
+    def __init__(self, coins: Iterable[FakeCoin] = ()) -> None:
+        self._lock = threading.Lock()
+        self._coins: dict[str, FakeCoin] = {c.pair_name: c for c in coins}
+        self.version = 0
+
+    def __iter__(self) -> Iterator[FakeCoin]:
+        with self._lock:
+            return iter(list(self._coins.values()))
+
+    def __len__(self) -> int:
+        return len(self._coins)
+
+    def find(self, name: str) -> FakeCoin | None:
+        """The coin whose pair name or altname is `name`: Kraken accepts either."""
+        with self._lock:
+            coin = self._coins.get(name)
+            return coin or next((c for c in self._coins.values() if c.altname == name), None)
+
+    def by_symbol(self, symbol: str, quote: str = "ZUSD") -> FakeCoin:
+        """The pair of `symbol` against `quote`; KeyError if there is none."""
+        with self._lock:
+            for coin in self._coins.values():
+                if coin.symbol == symbol and coin.quote == quote:
+                    return coin
+        raise KeyError(symbol)
+
+    def add(self, coin: FakeCoin) -> None:
+        """List a pair, replacing any with the same pair name."""
+        with self._lock:
+            self._coins[coin.pair_name] = coin
+            self.version += 1
+
+    def remove(self, pair_name: str) -> None:
+        """Delist a pair: it leaves AssetPairs, and OHLC answers `EQuery:Unknown asset pair`."""
+        with self._lock:
+            del self._coins[pair_name]
+            self.version += 1
+
+    def append_day(self, pair_name: str, row: Row) -> None:
+        """Add one daily candle (a new day of trading) to a pair."""
+        with self._lock:
+            coin = self._coins[pair_name]
+            if coin.daily and row[0] <= coin.daily[-1][0]:
+                raise ValueError("a new day must come after the last one")
+            self._coins[pair_name] = replace(coin, daily=[*coin.daily, row])
+            self.version += 1
+
+    def set_status(self, pair_name: str, status: str) -> None:
+        """Change a pair's trading status (online, cancel_only, ...)."""
+        with self._lock:
+            self._coins[pair_name] = replace(self._coins[pair_name], status=status)
+            self.version += 1
+
+
+def day_start(moment: datetime) -> int:
+    """Unix seconds of 00:00 UTC on the day of `moment`, which must be tz-aware."""
+    if moment.tzinfo is None:
+        raise ValueError("time must be tz-aware")
+    seconds = int(moment.timestamp())
+    return seconds - seconds % DAY_S
+
+
+def random_walk(
+    rng: random.Random, first_day: int, days: int, start_price: float, end_price: float, daily_sigma: float
+) -> list[Row]:
+    """Daily candles of a geometric random walk pinned to start and end prices (a Brownian bridge in log price)."""
+    steps = [rng.gauss(0.0, daily_sigma) for _ in range(days)]
+    walk = [0.0]
+    for step in steps:
+        walk.append(walk[-1] + step)
+    drift = math.log(end_price / start_price) - walk[-1]
+    prices = [start_price * math.exp(w + drift * i / days) for i, w in enumerate(walk)]
+    rows: list[Row] = []
+    for day in range(days):
+        open_, close = prices[day], prices[day + 1]
+        high = max(open_, close) * math.exp(abs(rng.gauss(0.0, daily_sigma / 2)))
+        low = min(open_, close) * math.exp(-abs(rng.gauss(0.0, daily_sigma / 2)))
+        volume_usd = 2_000_000.0 * math.exp(rng.gauss(0.0, 0.6))
+        vwap = (high + low + close) / 3
+        trades = int(volume_usd / 900) + 1
+        rows.append((first_day + day * DAY_S, open_, high, low, close, vwap, volume_usd / vwap, trades))
+    return rows
+
+
+# symbol, pair name, altname, wsname, base, listing day, start USD, end USD, daily sigma
+_SAMPLE = (
+    ("BTC", "XXBTZUSD", "XBTUSD", "XBT/USD", "XXBT", "2013-10-06", 120.0, 64_000.0, 0.04),
+    ("ETH", "XETHZUSD", "ETHUSD", "ETH/USD", "XETH", "2015-08-07", 2.8, 3_100.0, 0.05),
+    ("XRP", "XXRPZUSD", "XRPUSD", "XRP/USD", "XXRP", "2017-05-18", 0.2, 0.6, 0.05),
+    ("LTC", "XLTCZUSD", "LTCUSD", "LTC/USD", "XLTC", "2013-10-24", 3.0, 85.0, 0.05),
+    ("BCH", "BCHUSD", "BCHUSD", "BCH/USD", "BCH", "2017-08-01", 550.0, 380.0, 0.05),
+    ("ADA", "ADAUSD", "ADAUSD", "ADA/USD", "ADA", "2017-10-01", 0.025, 0.45, 0.05),
+    ("SOL", "SOLUSD", "SOLUSD", "SOL/USD", "SOL", "2021-06-01", 35.0, 150.0, 0.06),
+    ("DOT", "DOTUSD", "DOTUSD", "DOT/USD", "DOT", "2020-08-18", 3.0, 6.5, 0.05),
+    ("DOGE", "XDGUSD", "XDGUSD", "XDG/USD", "XXDG", "2019-07-01", 0.0027, 0.16, 0.06),
+    ("LINK", "LINKUSD", "LINKUSD", "LINK/USD", "LINK", "2019-06-26", 1.0, 15.0, 0.05),
+    ("XLM", "XXLMZUSD", "XLMUSD", "XLM/USD", "XXLM", "2018-02-01", 0.4, 0.12, 0.05),
+    ("ATOM", "ATOMUSD", "ATOMUSD", "ATOM/USD", "ATOM", "2019-04-22", 5.0, 7.0, 0.05),
+)
+
+
+def sample_market(now: datetime, *, seed: int = DEFAULT_SEED) -> FakeMarket:
+    """A deterministic dozen well-known coins from their Kraken listing day up to the unfinished day of `now`."""
+    today = day_start(now)
+    coins = []
+    for symbol, pair, altname, wsname, base, listed, start, end, sigma in _SAMPLE:
+        first_day = day_start(datetime.fromisoformat(listed).replace(tzinfo=UTC))
+        days = max(1, (today - first_day) // DAY_S + 1)
+        rng = random.Random(f"{seed}:{symbol}")  # noqa: S311 - synthetic prices, not security
+        rows = LazyRows(functools.partial(random_walk, rng, first_day, days, start, end, sigma))
+        coins.append(FakeCoin(symbol, pair, altname, wsname, base, "ZUSD", rows))
+    return FakeMarket(coins)
+
+
+def synthetic_coin_symbol(index: int, n_coins: int) -> str:
+    """C0001, C0002, ...: valid Delos symbols, zero-padded so they sort in listing order."""
+    return f"C{index:0{max(4, len(str(n_coins)))}d}"
+
+
+def synthetic_market(
+    n_coins: int, now: datetime, *, days: int = DEFAULT_SYNTHETIC_DAYS, seed: int = DEFAULT_SEED
+) -> FakeMarket:
+    """`n_coins` made-up coins with `days` daily candles each up to `now`, generated lazily (load tests)."""
+    today = day_start(now)
+    first_day = today - (days - 1) * DAY_S
+    coins = []
+    for index in range(1, n_coins + 1):
+        symbol = synthetic_coin_symbol(index, n_coins)
+        rng = random.Random(f"{seed}:{symbol}")  # noqa: S311 - synthetic prices, not security
+        start = 10 ** rng.uniform(-3, 3)
+        end = start * 10 ** rng.uniform(-1.5, 2.5)
+        rows = LazyRows(functools.partial(random_walk, rng, first_day, days, start, end, 0.05))
+        pair = f"{symbol}USD"
+        coins.append(FakeCoin(symbol, pair, pair, f"{symbol}/USD", symbol, "ZUSD", rows))
+    return FakeMarket(coins)
