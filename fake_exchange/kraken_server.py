@@ -28,6 +28,8 @@ __all__ = ["FakeKraken", "Fault"]
 PREFIX = "/0/public/"
 CACHE_ENTRIES = 512
 IDLE_CONNECTION_S = 5.0
+# How often serve_forever checks for shutdown: stop() waits up to this long.
+POLL_S = 0.02
 
 
 def _utc_now() -> datetime:
@@ -117,7 +119,9 @@ class FakeKraken:
         self._stopping.clear()
         self._server = _Server(self._address, _Handler)
         self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-kraken", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_S,), name="fake-kraken", daemon=True
+        )
         self._thread.start()
         return self.base_url
 

@@ -171,7 +171,8 @@ def sample_market(now: datetime, *, seed: int = DEFAULT_SEED) -> FakeMarket:
     for symbol, pair, altname, wsname, base, listed, start, end, sigma in _SAMPLE:
         first_day = day_start(datetime.fromisoformat(listed).replace(tzinfo=UTC))
         days = max(1, (today - first_day) // DAY_S + 1)
-        rng = random.Random(f"{seed}:{symbol}")  # noqa: S311 - synthetic prices, not security
+        # Seeded per symbol for reproducible made-up prices; nothing here is a secret.
+        rng = random.Random(f"{seed}:{symbol}")  # noqa: S311  # nosec B311
         rows = LazyRows(functools.partial(random_walk, rng, first_day, days, start, end, sigma))
         coins.append(FakeCoin(symbol, pair, altname, wsname, base, "ZUSD", rows))
     return FakeMarket(coins)
@@ -191,7 +192,8 @@ def synthetic_market(
     coins = []
     for index in range(1, n_coins + 1):
         symbol = synthetic_coin_symbol(index, n_coins)
-        rng = random.Random(f"{seed}:{symbol}")  # noqa: S311 - synthetic prices, not security
+        # Seeded per symbol for reproducible made-up prices; nothing here is a secret.
+        rng = random.Random(f"{seed}:{symbol}")  # noqa: S311  # nosec B311
         start = 10 ** rng.uniform(-3, 3)
         end = start * 10 ** rng.uniform(-1.5, 2.5)
         rows = LazyRows(functools.partial(random_walk, rng, first_day, days, start, end, 0.05))

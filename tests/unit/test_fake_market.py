@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fake_exchange.market import DAY_S, FakeCoin, FakeMarket, day_start, sample_market, synthetic_market
-from fake_exchange.ohlc import MAX_ENTRIES, Row, aggregate, ohlc_answer
+from fake_exchange.market import FakeCoin, FakeMarket, day_start, sample_market, synthetic_market
+from fake_exchange.ohlc import DAY_S, MAX_ENTRIES, Row, aggregate, ohlc_answer
 
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 NOW_S = int(NOW.timestamp())
