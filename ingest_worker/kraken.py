@@ -155,7 +155,7 @@ class KrakenPriceSource:
         """Every online USD pair, one per symbol; AssetPairs is fetched at most once per `pairs_ttl_s`."""
         with self._pairs_lock:
             if self._pairs is None or self._monotonic() - self._pairs[1] >= self._pairs_ttl_s:
-                result = self._get("AssetPairs", {}, "AssetPairs")
+                result = self._get("AssetPairs", {}, "all pairs")
                 self._pairs = (usd_pairs_from(result), self._monotonic())
             return self._pairs[0]
 
