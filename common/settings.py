@@ -42,6 +42,7 @@ class Settings:
     max_outstanding: int = 2
     poll_interval_s: float = 0.5
     log_level: str = "INFO"
+    query_processes: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -69,6 +70,7 @@ class Settings:
             max_outstanding=int(_number(env, "DELOS_MAX_OUTSTANDING", cls.max_outstanding, minimum=1)),
             poll_interval_s=_number(env, "DELOS_POLL_INTERVAL", cls.poll_interval_s, minimum=0.05),
             log_level=env.get("DELOS_LOG_LEVEL", cls.log_level).upper(),
+            query_processes=int(_number(env, "DELOS_QUERY_PROCESSES", cls.query_processes, minimum=1, maximum=64)),
         )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import subprocess
 import sys
 
 import bootstrap
@@ -30,6 +31,24 @@ async def serve(settings: Settings) -> None:
     await service.stop()
 
 
+def serve_in_processes(settings: Settings) -> int:
+    """Run DELOS_QUERY_PROCESSES servers on one port (SO_REUSEPORT): the kernel spreads connections over cores."""
+    env = {**os.environ, "DELOS_QUERY_PROCESSES": "1"}
+    children = [
+        subprocess.Popen([sys.executable, "-m", "query_service"], env=env)  # noqa: S603 - our own module
+        for _ in range(settings.query_processes)
+    ]
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [child.wait() for child in children]
+    return max(codes, key=abs)
+
+
 def main() -> int:
     try:
         settings = Settings.from_env(os.environ)
@@ -37,6 +56,11 @@ def main() -> int:
         print(f"delos serve: {exc}", file=sys.stderr)
         return 2
     bootstrap.configure_logging(settings)
+    if settings.query_processes > 1:
+        if settings.port == 0:
+            print("delos serve: DELOS_QUERY_PROCESSES > 1 needs a fixed PORT", file=sys.stderr)
+            return 2
+        return serve_in_processes(settings)
     asyncio.run(serve(settings))
     return 0
 
