@@ -4,15 +4,6 @@
 # resources and owns their configuration, and ignores the image and traffic fields that CI moves.
 
 locals {
-  common_env = {
-    DELOS_BACKEND        = "gcp"
-    GOOGLE_CLOUD_PROJECT = var.project_id
-    DELOS_TOPIC          = google_pubsub_topic.refresh.name
-    DELOS_SUBSCRIPTION   = google_pubsub_subscription.ingest.name
-    DELOS_COINS          = join(",", var.coins)
-    DELOS_LOG_LEVEL      = "INFO"
-  }
-
   # Cloud Run sets PORT to container_port; the query service binds DELOS_HOST:PORT.
   query_container_port = 8080
 }
@@ -56,12 +47,22 @@ resource "google_cloud_run_v2_service" "query" {
         container_port = local.query_container_port
       }
 
-      dynamic "env" {
-        for_each = merge(local.common_env, { DELOS_HOST = "0.0.0.0" })
-        content {
-          name  = env.key
-          value = env.value
-        }
+      # PORT is set by Cloud Run from container_port (it is reserved and cannot be set here).
+      env {
+        name  = "DELOS_BACKEND"
+        value = "gcp"
+      }
+      env {
+        name  = "GOOGLE_CLOUD_PROJECT"
+        value = var.project_id
+      }
+      env {
+        name  = "DELOS_HOST"
+        value = "0.0.0.0"
+      }
+      env {
+        name  = "DELOS_COINS"
+        value = join(",", var.coins)
       }
 
       resources {
@@ -156,15 +157,33 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
       name  = "worker"
       image = var.worker_image
 
-      dynamic "env" {
-        for_each = merge(local.common_env, {
-          DELOS_KRAKEN_URL      = var.kraken_url
-          DELOS_MAX_OUTSTANDING = tostring(var.worker_max_outstanding)
-        })
-        content {
-          name  = env.key
-          value = env.value
-        }
+      env {
+        name  = "DELOS_BACKEND"
+        value = "gcp"
+      }
+      env {
+        name  = "GOOGLE_CLOUD_PROJECT"
+        value = var.project_id
+      }
+      env {
+        name  = "DELOS_TOPIC"
+        value = google_pubsub_topic.refresh.name
+      }
+      env {
+        name  = "DELOS_SUBSCRIPTION"
+        value = google_pubsub_subscription.ingest.name
+      }
+      env {
+        name  = "DELOS_COINS"
+        value = join(",", var.coins)
+      }
+      env {
+        name  = "DELOS_KRAKEN_URL"
+        value = var.kraken_url
+      }
+      env {
+        name  = "DELOS_MAX_OUTSTANDING"
+        value = tostring(var.worker_max_outstanding)
       }
 
       resources {

@@ -1,0 +1,311 @@
+"""infra/*.tf holds what the deploy needs, with least privilege: checked by parsing HCL, no cloud."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.static.conftest import Infra
+
+pytestmark = pytest.mark.static
+
+BASIC_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
+PUBSUB_AGENT_DOMAIN = "gcp-sa-pubsub.iam.gserviceaccount.com"
+TARGET_KEYS = ("subscription", "topic", "repository", "service_account_id", "name")
+
+
+def env_of(infra: Infra, container: dict[str, Any]) -> dict[str, Any]:
+    return {item["name"]: item.get("value") for item in infra.blocks(container, "env")}
+
+
+def iam_grants(infra: Infra) -> list[tuple[str, str, str]]:
+    """(member, role, target) for every *_iam_member resource; target is "project" or "type.name"."""
+    grants = []
+    for resource_type, _name, body in infra.all_resources():
+        if not resource_type.endswith("_iam_member"):
+            continue
+        if resource_type == "google_project_iam_member":
+            target = "project"
+        else:
+            target = next(
+                (ref for key in TARGET_KEYS if (ref := infra.ref(body.get(key))) is not None),
+                f"{resource_type}:unresolved",
+            )
+        member = body["member"]
+        member = infra.ref(member) or str(infra.resolve(member))
+        grants.append((member, body["role"], target))
+    return grants
+
+
+def grants_to(infra: Infra, service_account: str) -> set[tuple[str, str]]:
+    member = f"google_service_account.{service_account}"
+    return {(role, target) for who, role, target in iam_grants(infra) if who == member}
+
+
+# --- Pub/Sub ------------------------------------------------------------------------------------------
+
+
+def test_refresh_and_dead_letter_topics_exist(infra: Infra) -> None:
+    names = {infra.resolve(body["name"]) for body in infra.of_type("google_pubsub_topic").values()}
+    assert names == {"delos-refresh", "delos-refresh-dead"}
+
+
+def test_ingest_is_a_pull_subscription_on_the_refresh_topic_with_a_sized_ack_deadline(infra: Infra) -> None:
+    _, subscription = infra.find("google_pubsub_subscription", name="delos-ingest")
+    topic_name, _ = infra.find("google_pubsub_topic", name="delos-refresh")
+    assert infra.ref(subscription["topic"]) == f"google_pubsub_topic.{topic_name}"
+    assert "push_config" not in subscription, "the worker pulls; a push endpoint would bypass it"
+    ack_deadline = infra.resolve(subscription["ack_deadline_seconds"])
+    assert 60 <= ack_deadline <= 600, "a coin's worst-case fetch needs about 2 minutes"
+
+
+def test_ingest_retries_with_exponential_backoff(infra: Infra) -> None:
+    _, subscription = infra.find("google_pubsub_subscription", name="delos-ingest")
+    retry = infra.block(subscription, "retry_policy")
+    assert retry["minimum_backoff"].endswith("s") and retry["maximum_backoff"].endswith("s")
+    assert int(retry["minimum_backoff"][:-1]) < int(retry["maximum_backoff"][:-1])
+
+
+def test_ingest_dead_letters_to_the_dead_topic_after_bounded_attempts(infra: Infra) -> None:
+    _, subscription = infra.find("google_pubsub_subscription", name="delos-ingest")
+    dead_name, _ = infra.find("google_pubsub_topic", name="delos-refresh-dead")
+    policy = infra.block(subscription, "dead_letter_policy")
+    assert infra.ref(policy["dead_letter_topic"]) == f"google_pubsub_topic.{dead_name}"
+    assert 5 <= infra.resolve(policy["max_delivery_attempts"]) <= 100
+
+
+def test_dead_letters_can_be_read_from_an_inspect_subscription(infra: Infra) -> None:
+    dead_name, _ = infra.find("google_pubsub_topic", name="delos-refresh-dead")
+    _, inspect = infra.find("google_pubsub_subscription", name="delos-refresh-dead-inspect")
+    assert infra.ref(inspect["topic"]) == f"google_pubsub_topic.{dead_name}"
+
+
+def test_pubsub_service_agent_may_publish_dead_letters_and_ack_the_source(infra: Infra) -> None:
+    dead_name, _ = infra.find("google_pubsub_topic", name="delos-refresh-dead")
+    ingest_name, _ = infra.find("google_pubsub_subscription", name="delos-ingest")
+    agent_grants = {
+        (role, target) for member, role, target in iam_grants(infra) if member.endswith(PUBSUB_AGENT_DOMAIN)
+    }
+    assert agent_grants == {
+        ("roles/pubsub.publisher", f"google_pubsub_topic.{dead_name}"),
+        ("roles/pubsub.subscriber", f"google_pubsub_subscription.{ingest_name}"),
+    }
+    agent = infra.resolve("${local.pubsub_service_agent}")
+    assert re.fullmatch(
+        r"serviceAccount:service-\$\{data\.google_project\.\w+\.number\}@" + re.escape(PUBSUB_AGENT_DOMAIN), agent
+    )
+
+
+# --- Scheduler ----------------------------------------------------------------------------------------
+
+
+def _is_all_true(data_expression: str) -> bool:
+    """The message data is base64 of {"all": true}, literal or built with jsonencode."""
+    if re.search(r"jsonencode\(\{\s*all\s*=\s*true\s*\}\)", data_expression):
+        return True
+    try:
+        return base64.b64decode(data_expression).decode().replace(" ", "") == '{"all":true}'
+    except ValueError:
+        return False
+
+
+def test_scheduler_publishes_all_true_with_a_run_key_to_the_refresh_topic(infra: Infra) -> None:
+    jobs = infra.of_type("google_cloud_scheduler_job")
+    assert len(jobs) == 1
+    (job,) = jobs.values()
+    refresh_name, _ = infra.find("google_pubsub_topic", name="delos-refresh")
+    assert isinstance(infra.resolve(job["schedule"]), str)
+    assert infra.variables["refresh_schedule"]["default"] == "0 3 * * *"
+    if "pubsub_target" in job:
+        target = infra.block(job, "pubsub_target")
+        assert infra.ref(target["topic_name"]) == f"google_pubsub_topic.{refresh_name}"
+        data, attributes = target["data"], target["attributes"]
+    else:
+        target = infra.block(job, "http_target")
+        assert target["http_method"] == "POST"
+        assert target["uri"] == f"https://pubsub.googleapis.com/v1/${{google_pubsub_topic.{refresh_name}.id}}:publish"
+        oauth_token = infra.block(target, "oauth_token")
+        assert infra.ref(oauth_token["service_account_email"]) == "google_service_account.scheduler"
+        body_local = re.fullmatch(r"\$\{base64encode\(jsonencode\(local\.(\w+)\)\)\}", target["body"])
+        assert body_local, target["body"]
+        (message,) = infra.locals[body_local.group(1)]["messages"]
+        data, attributes = message["data"], message["attributes"]
+    assert _is_all_true(data), data
+    assert infra.resolve(attributes["run_key"]), "scheduled messages carry a run_key attribute"
+
+
+# --- Firestore, registry, APIs ------------------------------------------------------------------------
+
+
+def test_firestore_default_database_is_native_mode(infra: Infra) -> None:
+    _, database = infra.find("google_firestore_database", name="(default)")
+    assert database["type"] == "FIRESTORE_NATIVE"
+
+
+def test_artifact_registry_holds_docker_images(infra: Infra) -> None:
+    (repository,) = infra.of_type("google_artifact_registry_repository").values()
+    assert repository["format"] == "DOCKER"
+
+
+def test_required_apis_are_enabled(infra: Infra) -> None:
+    (services,) = infra.of_type("google_project_service").values()
+    enabled = set(re.findall(r"[a-z]+\.googleapis\.com", str(infra.resolve(services["for_each"]))))
+    assert {
+        "pubsub.googleapis.com",
+        "firestore.googleapis.com",
+        "run.googleapis.com",
+        "cloudscheduler.googleapis.com",
+        "artifactregistry.googleapis.com",
+        "iamcredentials.googleapis.com",
+        "sts.googleapis.com",
+        "monitoring.googleapis.com",
+    } <= enabled
+
+
+# --- Cloud Run ----------------------------------------------------------------------------------------
+
+
+def test_query_service_speaks_http2_and_is_probed_over_grpc_health(infra: Infra) -> None:
+    _, service = infra.find("google_cloud_run_v2_service", name="delos-query")
+    template = infra.block(service, "template")
+    (container,) = infra.blocks(template, "containers")
+    port = infra.block(container, "ports")
+    assert port["name"] == "h2c"
+    for probe in ("startup_probe", "liveness_probe"):
+        grpc_probe = infra.block(infra.block(container, probe), "grpc")
+        assert grpc_probe.get("service", "") in ("", "grpc.health.v1.Health"), "probe the standard health service"
+    assert infra.resolve(infra.block(template, "scaling")["min_instance_count"]) >= 1
+    assert infra.block(container, "resources")["cpu_idle"] is False, "the snapshot listener needs CPU between requests"
+
+
+def test_query_service_runs_in_gcp_mode_on_all_interfaces_as_its_own_account(infra: Infra) -> None:
+    _, service = infra.find("google_cloud_run_v2_service", name="delos-query")
+    template = infra.block(service, "template")
+    (container,) = infra.blocks(template, "containers")
+    env = env_of(infra, container)
+    assert env["DELOS_BACKEND"] == "gcp"
+    assert env["DELOS_HOST"] == "0.0.0.0"
+    assert env["GOOGLE_CLOUD_PROJECT"] == "${var.project_id}"
+    assert "PORT" not in env, "Cloud Run sets PORT from the container port"
+    assert infra.ref(template["service_account"]) == "google_service_account.query"
+
+
+def test_worker_has_cpu_always_allocated_and_at_least_one_instance(infra: Infra) -> None:
+    pools = infra.of_type("google_cloud_run_v2_worker_pool")
+    if pools:
+        _, worker = infra.find("google_cloud_run_v2_worker_pool", name="delos-worker")
+        scaling = infra.block(worker, "scaling")
+        count = scaling.get("manual_instance_count", scaling.get("min_instance_count", 0))
+        assert infra.resolve(count) >= 1
+    else:
+        _, worker = infra.find("google_cloud_run_v2_service", name="delos-worker")
+        assert infra.block(infra.block(infra.block(worker, "template"), "containers"), "resources")["cpu_idle"] is False
+        assert infra.resolve(infra.block(infra.block(worker, "template"), "scaling")["min_instance_count"]) >= 1
+    template = infra.block(worker, "template")
+    (container,) = infra.blocks(template, "containers")
+    env = env_of(infra, container)
+    assert env["DELOS_BACKEND"] == "gcp"
+    assert infra.ref(env["DELOS_SUBSCRIPTION"]) == "google_pubsub_subscription.ingest"
+    assert infra.ref(env["DELOS_TOPIC"]) == "google_pubsub_topic.refresh"
+    assert infra.ref(template["service_account"]) == "google_service_account.worker"
+
+
+# --- IAM ----------------------------------------------------------------------------------------------
+
+
+def test_runtime_service_accounts_hold_exactly_their_roles(infra: Infra) -> None:
+    assert grants_to(infra, "worker") == {
+        ("roles/pubsub.subscriber", "google_pubsub_subscription.ingest"),
+        ("roles/pubsub.publisher", "google_pubsub_topic.refresh"),
+        ("roles/datastore.user", "project"),
+    }
+    assert grants_to(infra, "query") == {("roles/datastore.viewer", "project")}
+    assert grants_to(infra, "scheduler") == {("roles/pubsub.publisher", "google_pubsub_topic.refresh")}
+
+
+def test_deployer_can_push_deploy_and_act_as_the_runtime_accounts_only(infra: Infra) -> None:
+    assert grants_to(infra, "deployer") == {
+        ("roles/artifactregistry.writer", "google_artifact_registry_repository.images"),
+        ("roles/run.developer", "google_cloud_run_v2_service.query"),
+        ("roles/run.developer", "google_cloud_run_v2_worker_pool.worker"),
+        ("roles/iam.serviceAccountUser", "google_service_account.query"),
+        ("roles/iam.serviceAccountUser", "google_service_account.worker"),
+    }
+
+
+def test_no_basic_roles_and_no_authoritative_project_policies(infra: Infra) -> None:
+    roles = {body.get("role") for _type, _name, body in infra.all_resources()}
+    assert not roles & BASIC_ROLES
+    assert not re.search(r"roles/(owner|editor)\b", infra.text)
+    authoritative = {"google_project_iam_policy", "google_project_iam_binding"}
+    assert not authoritative & set(infra.resources)
+
+
+def test_no_service_account_keys(infra: Infra) -> None:
+    assert "google_service_account_key" not in infra.resources
+    assert "google_service_account_key" not in infra.text
+
+
+def test_github_federation_is_restricted_to_the_repository(infra: Infra) -> None:
+    assert infra.of_type("google_iam_workload_identity_pool")
+    (provider,) = infra.of_type("google_iam_workload_identity_pool_provider").values()
+    assert infra.block(provider, "oidc")["issuer_uri"] == "https://token.actions.githubusercontent.com"
+    condition = provider["attribute_condition"]
+    assert "${var.github_repository}" in condition and "assertion." in condition
+    _, binding = infra.find("google_service_account_iam_member", role="roles/iam.workloadIdentityUser")
+    assert infra.ref(binding["service_account_id"]) == "google_service_account.deployer"
+    assert binding["member"].startswith("principalSet://iam.googleapis.com/")
+    assert binding["member"].endswith("/attribute.repository/${var.github_repository}")
+
+
+# --- Monitoring, variables, outputs -------------------------------------------------------------------
+
+
+def _alert_filters(infra: Infra) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for policy in infra.of_type("google_monitoring_alert_policy").values():
+        for condition in infra.blocks(policy, "conditions"):
+            threshold = infra.block(condition, "condition_threshold")
+            found.append((threshold["filter"], threshold))
+    return found
+
+
+def test_alert_on_any_dead_lettered_message(infra: Infra) -> None:
+    matches = [
+        threshold
+        for text, threshold in _alert_filters(infra)
+        if "num_undelivered_messages" in text and "google_pubsub_subscription.dead_letter_inspect" in text
+    ]
+    assert len(matches) == 1
+    assert matches[0]["comparison"] == "COMPARISON_GT" and matches[0]["threshold_value"] == 0
+
+
+def test_alert_on_old_unacked_ingest_messages(infra: Infra) -> None:
+    matches = [
+        threshold
+        for text, threshold in _alert_filters(infra)
+        if "oldest_unacked_message_age" in text and "google_pubsub_subscription.ingest" in text
+    ]
+    assert len(matches) == 1
+    assert matches[0]["comparison"] == "COMPARISON_GT"
+    assert infra.resolve(matches[0]["threshold_value"]) > 0
+
+
+def test_operator_inputs_and_outputs(infra: Infra) -> None:
+    assert {
+        "project_id",
+        "region",
+        "query_image",
+        "worker_image",
+        "refresh_schedule",
+        "coins",
+        "github_repository",
+        "notification_channels",
+    } <= set(infra.variables)
+    assert {"query_service_url", "workload_identity_provider", "deployer_service_account", "registry_url"} <= set(
+        infra.outputs
+    )
