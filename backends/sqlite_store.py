@@ -1,0 +1,125 @@
+"""The embedded document store: one SQLite file shared by the worker and the query service.
+
+Every write bumps a store-wide sequence number, so the query service's watcher
+asks only "what changed after seq N?" instead of rereading every document.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from backends.keys import symbol_key
+from backends.sqlite_db import ThreadConnections, translated
+from backends.sqlite_watch import SQLiteWatcher, parse_row
+from common.document import CoinDocument, is_improvement, to_dict
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS coins (
+    symbol TEXT PRIMARY KEY,
+    doc    TEXT NOT NULL,     -- JSON of common.document.to_dict
+    as_of  INTEGER NOT NULL,  -- unix seconds, for operators' queries
+    seq    INTEGER NOT NULL   -- store-wide write counter, for the watcher
+);
+CREATE INDEX IF NOT EXISTS coins_by_seq ON coins (seq);
+CREATE TABLE IF NOT EXISTS refresh_status (
+    symbol TEXT PRIMARY KEY,
+    ok     INTEGER NOT NULL,
+    reason TEXT,
+    at     INTEGER NOT NULL
+);
+"""
+
+
+class SQLiteCoinStore:
+    """CoinStore and CoinFeed over one SQLite file, safe across threads and processes."""
+
+    def __init__(self, path: Path, *, poll_interval_s: float = 0.5) -> None:
+        self.path = path
+        self.poll_interval_s = poll_interval_s
+        self._db = ThreadConnections(path, SCHEMA)
+        self._watchers: list[SQLiteWatcher] = []
+
+    def get(self, symbol: str) -> CoinDocument | None:
+        """The stored document of `symbol`, if any."""
+        key = symbol_key(symbol)
+        with translated(f"cannot read {self.path}"):
+            row = self._db.get().execute("SELECT doc FROM coins WHERE symbol = ?", (key,)).fetchone()
+        return None if row is None else parse_row(key, row[0])
+
+    def save_if_better(self, doc: CoinDocument) -> bool:
+        """Write `doc` unless the stored one is better; True if written. Atomic across processes."""
+        return self.save_all_if_better([doc])[0]
+
+    def save_all_if_better(self, docs: Sequence[CoinDocument]) -> list[bool]:
+        """save_if_better for a whole batch in one transaction (one fsync instead of one per coin)."""
+        keys = [symbol_key(doc.symbol) for doc in docs]  # validate all before writing any
+        written: list[bool] = []
+        with self._db.transaction() as connection:
+            for key, doc in zip(keys, docs, strict=True):
+                written.append(self._save_in(connection, key, doc))
+        return written
+
+    def _save_in(self, connection: sqlite3.Connection, key: str, doc: CoinDocument) -> bool:
+        row = connection.execute("SELECT doc FROM coins WHERE symbol = ?", (key,)).fetchone()
+        old = None if row is None else parse_row(key, row[0])
+        if not is_improvement(doc, old):
+            return False
+        connection.execute(
+            """INSERT INTO coins (symbol, doc, as_of, seq)
+               VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM coins))
+               ON CONFLICT (symbol) DO UPDATE SET doc = excluded.doc, as_of = excluded.as_of, seq = excluded.seq""",
+            (key, json.dumps(to_dict(doc), separators=(",", ":")), int(doc.as_of.timestamp())),
+        )
+        connection.execute(
+            """INSERT INTO refresh_status (symbol, ok, reason, at) VALUES (?, 1, NULL, ?)
+               ON CONFLICT (symbol) DO UPDATE SET ok = 1, reason = NULL, at = excluded.at""",
+            (key, int(doc.computed_at.timestamp())),
+        )
+        return True
+
+    def record_failure(self, symbol: str, reason: str, at: datetime) -> None:
+        """Note why `symbol`'s refresh failed; its document, if any, stays as it was."""
+        key = symbol_key(symbol)
+        with self._db.transaction() as connection:
+            connection.execute(
+                """INSERT INTO refresh_status (symbol, ok, reason, at) VALUES (?, 0, ?, ?)
+                   ON CONFLICT (symbol) DO UPDATE SET ok = 0, reason = excluded.reason, at = excluded.at""",
+                (key, reason, int(at.timestamp())),
+            )
+
+    def failure(self, symbol: str) -> tuple[str, datetime] | None:
+        """The last refresh failure of `symbol` and when, unless a save succeeded since (for operators)."""
+        key = symbol_key(symbol)
+        with translated(f"cannot read {self.path}"):
+            row = (
+                self._db.get()
+                .execute("SELECT reason, at FROM refresh_status WHERE symbol = ? AND ok = 0", (key,))
+                .fetchone()
+            )
+        return None if row is None else (str(row[0]), datetime.fromtimestamp(row[1], tz=UTC))
+
+    def load_all(self) -> list[CoinDocument]:
+        """Every readable document (corrupt rows are logged and skipped)."""
+        with translated(f"cannot read {self.path}"):
+            rows = self._db.get().execute("SELECT symbol, doc FROM coins ORDER BY symbol").fetchall()
+        return [doc for symbol, raw in rows if (doc := parse_row(symbol, raw)) is not None]
+
+    def watch(
+        self, on_change: Callable[[list[CoinDocument]], None], on_health: Callable[[bool], None]
+    ) -> SQLiteWatcher:
+        """Poll for writes in a daemon thread; the first call carries every current document."""
+        watcher = SQLiteWatcher(self.path, self.poll_interval_s, on_change, on_health)
+        self._watchers.append(watcher)
+        watcher.start()
+        return watcher
+
+    def close(self) -> None:
+        """Stop every watcher and close this object's connections."""
+        for watcher in self._watchers:
+            watcher.close()
+        self._watchers.clear()
+        self._db.close()
