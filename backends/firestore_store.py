@@ -1,0 +1,129 @@
+"""Coin documents in Cloud Firestore: one document per coin, id = symbol, fields = to_dict(doc).
+
+Writes are transactions (read, is_improvement, set) so two workers refreshing
+the same coin can never move it back in time. Batches use one transaction per
+chunk with get_all: a WriteBatch cannot be conditional on the stored content,
+only on update time or existence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from google.api_core import exceptions
+from google.cloud import firestore
+
+from backends.firestore_watch import FirestoreWatcher, parse_snapshot
+from backends.keys import symbol_key
+from common.document import CoinDocument, is_improvement, to_dict
+from common.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_S = 10.0
+# A transaction may write 500 documents; each coin writes two (document and status).
+CHUNK = 200
+
+
+class FirestoreCoinStore:
+    """CoinStore and CoinFeed over a Firestore collection."""
+
+    def __init__(
+        self,
+        client: firestore.Client,
+        collection: str = "coins",
+        status_collection: str = "coin_status",
+        *,
+        timeout_s: float = TIMEOUT_S,
+    ) -> None:
+        self.client = client
+        self.coins = client.collection(collection)
+        self.status = client.collection(status_collection)
+        self.timeout_s = timeout_s
+        self._watchers: list[FirestoreWatcher] = []
+
+    def get(self, symbol: str) -> CoinDocument | None:
+        """The stored document of `symbol`, if any."""
+        with translated(f"cannot read {symbol}"):
+            return parse_snapshot(self.coins.document(symbol_key(symbol)).get(timeout=self.timeout_s))
+
+    def save_if_better(self, doc: CoinDocument) -> bool:
+        """Write `doc` unless the stored one is better; True if written."""
+        return self.save_all_if_better([doc])[0]
+
+    def save_all_if_better(self, docs: Sequence[CoinDocument]) -> list[bool]:
+        """save_if_better for many coins, one transaction (one commit) per chunk of CHUNK coins."""
+        keys = [symbol_key(doc.symbol) for doc in docs]  # validate all before writing any
+        written: list[bool] = []
+        for start in range(0, len(docs), CHUNK):
+            chunk = list(zip(keys[start : start + CHUNK], docs[start : start + CHUNK], strict=True))
+            with translated("cannot save coin documents"):
+                written.extend(firestore.transactional(self._save_chunk)(self.client.transaction(), chunk))
+        return written
+
+    def _save_chunk(self, transaction: Any, chunk: list[tuple[str, CoinDocument]]) -> list[bool]:
+        # Rerun from the top by the client if another writer commits first: reads are never stale.
+        refs = [self.coins.document(key) for key, _ in chunk]
+        stored = {snap.id: parse_snapshot(snap) for snap in transaction.get_all(refs, timeout=self.timeout_s)}
+        written: list[bool] = []
+        for (key, doc), ref in zip(chunk, refs, strict=True):
+            better = is_improvement(doc, stored.get(key))
+            if better:
+                transaction.set(ref, to_dict(doc))
+                transaction.set(self.status.document(key), {"ok": True, "reason": None, "at": doc.computed_at})
+                stored[key] = doc  # a later duplicate in the same chunk compares against this one
+            written.append(better)
+        return written
+
+    def record_failure(self, symbol: str, reason: str, at: datetime) -> None:
+        """Note why `symbol`'s refresh failed, in the status collection only."""
+        key = symbol_key(symbol)
+        with translated(f"cannot record the failure of {key}"):
+            self.status.document(key).set({"ok": False, "reason": reason, "at": at}, timeout=self.timeout_s)
+
+    def failure(self, symbol: str) -> tuple[str, datetime] | None:
+        """The last refresh failure of `symbol` and when, unless a save succeeded since (for operators)."""
+        with translated(f"cannot read the status of {symbol}"):
+            snapshot = self.status.document(symbol_key(symbol)).get(timeout=self.timeout_s)
+        data = snapshot.to_dict() if snapshot.exists else None
+        if not data or data.get("ok", True):
+            return None
+        return str(data["reason"]), data["at"]
+
+    def load_all(self) -> list[CoinDocument]:
+        """Every readable document (corrupt ones are logged and skipped)."""
+        with translated("cannot load coin documents"):
+            snapshots = list(self.coins.stream(timeout=self.timeout_s))
+        return [doc for snapshot in snapshots if (doc := parse_snapshot(snapshot)) is not None]
+
+    def watch(
+        self, on_change: Callable[[list[CoinDocument]], None], on_health: Callable[[bool], None]
+    ) -> FirestoreWatcher:
+        """Listen to the collection; the first call carries every current document."""
+        watcher = FirestoreWatcher(self.coins, on_change, on_health)
+        self._watchers.append(watcher)
+        watcher.start()
+        return watcher
+
+    def close(self) -> None:
+        """Stop every listener (the client belongs to the caller)."""
+        for watcher in self._watchers:
+            watcher.close()
+        self._watchers.clear()
+
+
+@contextmanager
+def translated(what: str) -> Iterator[None]:
+    """The one place that turns Google API errors into StoreUnavailable."""
+    try:
+        yield
+    except exceptions.GoogleAPIError as exc:
+        raise StoreUnavailable(f"{what}: {exc}") from exc
+    except ValueError as exc:  # what the transaction decorator raises once it gives up retrying
+        if "transaction" not in str(exc).lower():
+            raise
+        raise StoreUnavailable(f"{what}: {exc}") from exc

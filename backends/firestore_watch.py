@@ -1,0 +1,116 @@
+"""The Firestore change feed: a snapshot listener, re-subscribed with backoff whenever it stops.
+
+The client library retries transient stream errors by itself; when it gives up,
+the listener just goes inactive. A supervisor thread notices that, reports the
+feed unhealthy and opens a new listener; health comes back with its first snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from common.document import CoinDocument, from_dict
+from common.errors import BadPriceData
+
+log = logging.getLogger(__name__)
+
+CHECK_INTERVAL_S = 0.5
+MAX_BACKOFF_S = 30.0
+JOIN_TIMEOUT_S = 5.0
+CHANGED = ("ADDED", "MODIFIED")
+
+
+def parse_snapshot(snapshot: Any) -> CoinDocument | None:
+    """The document in a snapshot; None if missing, or corrupt (logged) so one bad coin hides no other."""
+    if not snapshot.exists:
+        return None
+    try:
+        return from_dict(snapshot.to_dict())
+    except (BadPriceData, TypeError, ValueError) as exc:
+        log.error("skipping corrupt coin document %r: %s", snapshot.id, exc)
+        return None
+
+
+class FirestoreWatcher:
+    """A collection listener that keeps itself alive until close()."""
+
+    def __init__(
+        self,
+        collection: Any,
+        on_change: Callable[[list[CoinDocument]], None],
+        on_health: Callable[[bool], None],
+        check_interval_s: float = CHECK_INTERVAL_S,
+    ) -> None:
+        self.collection = collection
+        self.on_change = on_change
+        self.on_health = on_health
+        self.check_interval_s = check_interval_s
+        self.healthy = True
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._listener: Any = None
+        self._supervisor = threading.Thread(target=self._supervise, name="firestore-coin-watch", daemon=True)
+
+    def start(self) -> None:
+        self._listener = self.collection.on_snapshot(self._on_snapshot)
+        self._supervisor.start()
+
+    def close(self) -> None:
+        """Unsubscribe and stop the supervisor (bounded wait)."""
+        self._stop.set()
+        self._unsubscribe()
+        if self._supervisor.is_alive():
+            self._supervisor.join(timeout=self.check_interval_s + JOIN_TIMEOUT_S)
+
+    def _on_snapshot(self, snapshots: Any, changes: Any, read_time: Any) -> None:
+        self._set_health(True)
+        docs = [
+            doc
+            for change in changes
+            if change.type.name in CHANGED and (doc := parse_snapshot(change.document)) is not None
+        ]
+        if docs:
+            try:
+                self.on_change(docs)
+            except Exception:
+                log.exception("coin change listener failed; continuing to watch")
+
+    def _supervise(self) -> None:
+        backoff_s = 1.0
+        while not self._stop.wait(self.check_interval_s):
+            listener = self._listener
+            if listener is not None and listener.is_active:
+                if self.healthy:
+                    backoff_s = 1.0
+                continue
+            self._set_health(False)
+            log.warning("coin listener stopped; re-subscribing in %.0f s", backoff_s)
+            if self._stop.wait(backoff_s):
+                return
+            backoff_s = min(backoff_s * 2, MAX_BACKOFF_S)
+            try:
+                self._unsubscribe()
+                self._listener = self.collection.on_snapshot(self._on_snapshot)
+            except Exception:
+                log.exception("could not re-subscribe to coin changes")
+
+    def _set_health(self, healthy: bool) -> None:
+        with self._lock:
+            if healthy == self.healthy:
+                return
+            self.healthy = healthy
+        try:
+            self.on_health(healthy)
+        except Exception:
+            log.exception("coin health listener failed; continuing to watch")
+
+    def _unsubscribe(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.unsubscribe()
+            except Exception:
+                log.debug("listener already closed", exc_info=True)
