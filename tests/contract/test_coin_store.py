@@ -1,0 +1,159 @@
+"""One contract for every CoinStore + CoinFeed adapter: SQLite (embedded) and Firestore (emulator)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from backends.sqlite_store import SQLiteCoinStore
+from common.document import CoinDocument
+from common.errors import InvalidRequest
+from tests.emulators import PROJECT
+from tests.factories import AS_OF, make_document, unique_name
+
+WAIT_S = 2.0
+BAD_SYMBOLS = ["../x", "a/b", "BT\x00C", "ÉTH", "btc", "X" * 1_000_000]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("firestore", marks=pytest.mark.emulator)])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    if request.param == "sqlite":
+        sqlite_store = SQLiteCoinStore(tmp_path / "coins.sqlite3", poll_interval_s=0.05)
+        yield sqlite_store
+        sqlite_store.close()
+        return
+    request.getfixturevalue("firestore_emulator")
+    from google.cloud import firestore
+
+    from backends.firestore_store import FirestoreCoinStore
+
+    client: Any = firestore.Client(project=PROJECT)
+    firestore_store = FirestoreCoinStore(client, unique_name("coins"), unique_name("status"))
+    yield firestore_store
+    firestore_store.close()
+    client.recursive_delete(firestore_store.coins)
+    client.recursive_delete(firestore_store.status)
+    client.close()
+
+
+class Recorder:
+    """Collects what a feed reports, with a bounded wait for a condition."""
+
+    def __init__(self) -> None:
+        self.docs: list[CoinDocument] = []
+        self.health: list[bool] = []
+        self.changed = threading.Condition()
+
+    def on_change(self, docs: list[CoinDocument]) -> None:
+        with self.changed:
+            self.docs.extend(docs)
+            self.changed.notify_all()
+
+    def on_health(self, healthy: bool) -> None:
+        with self.changed:
+            self.health.append(healthy)
+            self.changed.notify_all()
+
+    def wait_for(self, doc: CoinDocument, timeout_s: float = WAIT_S) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: doc in self.docs, timeout=timeout_s)
+
+
+def test_a_saved_document_reads_back_equal(store: Any) -> None:
+    doc = make_document("BTC")
+    assert store.save_if_better(doc) is True
+    assert store.get("BTC") == doc
+    assert store.load_all() == [doc]
+
+
+def test_an_unknown_coin_reads_as_none(store: Any) -> None:
+    assert store.get("ETH") is None
+
+
+def test_an_older_document_never_replaces_a_newer_one(store: Any) -> None:
+    newer = make_document("BTC", as_of=AS_OF)
+    older = make_document("BTC", as_of=AS_OF - timedelta(days=1), closes=(1.0, 2.0))
+    assert store.save_if_better(newer) is True
+    assert store.save_if_better(older) is False
+    assert store.get("BTC") == newer
+
+
+def test_sample_data_never_replaces_real_data_even_if_newer(store: Any) -> None:
+    real = make_document("BTC", as_of=AS_OF)
+    sample = make_document("BTC", as_of=AS_OF + timedelta(days=3), sample_data=True)
+    assert store.save_if_better(real) is True
+    assert store.save_if_better(sample) is False
+    assert store.get("BTC") == real
+
+
+def test_rewriting_the_same_as_of_is_idempotent(store: Any) -> None:
+    doc = make_document("BTC")
+    assert store.save_if_better(doc) is True
+    assert store.save_if_better(doc) is True
+    assert store.load_all() == [doc]
+
+
+def test_a_failure_is_recorded_without_touching_the_document(store: Any) -> None:
+    doc = make_document("BTC")
+    store.save_if_better(doc)
+    at = AS_OF + timedelta(days=1)
+    store.record_failure("BTC", "exchange unavailable", at)
+    assert store.get("BTC") == doc
+    assert store.failure("BTC") == ("exchange unavailable", at)
+    store.save_if_better(make_document("BTC", as_of=AS_OF + timedelta(days=2)))
+    assert store.failure("BTC") is None
+
+
+def test_a_failure_of_an_uncached_coin_creates_no_document(store: Any) -> None:
+    store.record_failure("ETH", "unknown symbol", AS_OF)
+    assert store.get("ETH") is None
+    assert store.load_all() == []
+
+
+@pytest.mark.parametrize("bad", BAD_SYMBOLS, ids=["dotdot", "slash", "nul", "unicode", "lowercase", "1MB"])
+def test_invalid_symbols_never_become_keys(store: Any, bad: str) -> None:
+    with pytest.raises(InvalidRequest):
+        store.save_if_better(make_document(bad))
+    with pytest.raises(InvalidRequest):
+        store.save_all_if_better([make_document("BTC"), make_document(bad)])
+    with pytest.raises(InvalidRequest):
+        store.record_failure(bad, "nope", AS_OF)
+    assert store.load_all() == []
+
+
+def test_load_all_returns_every_coin(store: Any) -> None:
+    docs = [make_document(symbol) for symbol in ("ADA", "BTC", "ETH")]
+    for doc in docs:
+        store.save_if_better(doc)
+    assert sorted(store.load_all(), key=lambda d: d.symbol) == docs
+
+
+def test_a_batch_is_saved_coin_by_coin_under_the_same_rules(store: Any) -> None:
+    store.save_if_better(make_document("ETH", as_of=AS_OF))
+    batch = [
+        make_document("BTC"),
+        make_document("ETH", as_of=AS_OF - timedelta(days=1)),
+        make_document("SOL", sample_data=True),
+    ]
+    assert store.save_all_if_better(batch) == [True, False, True]
+    assert {d.symbol: d.as_of for d in store.load_all()} == {"BTC": AS_OF, "ETH": AS_OF, "SOL": AS_OF}
+    assert store.save_all_if_better([]) == []
+
+
+def test_watch_delivers_a_document_written_after_it_started(store: Any) -> None:
+    before = make_document("ADA")
+    store.save_if_better(before)
+    recorder = Recorder()
+    subscription = store.watch(recorder.on_change, recorder.on_health)
+    try:
+        assert recorder.wait_for(before), "the first change carries the documents already stored"
+        after = make_document("BTC", as_of=AS_OF + timedelta(days=1))
+        store.save_if_better(after)
+        assert recorder.wait_for(after), f"no change within {WAIT_S} s"
+        assert recorder.health == []
+    finally:
+        subscription.close()

@@ -1,0 +1,134 @@
+"""Pytest plugin: the official Pub/Sub and Firestore emulators, started once per session.
+
+Fixtures `pubsub_emulator` and `firestore_emulator` return the emulator's host:port
+and, for the rest of the session, set PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST
+and GOOGLE_CLOUD_PROJECT so Google clients talk to them. Emulators already running
+(DELOS_TEST_PUBSUB_EMULATOR_HOST / DELOS_TEST_FIRESTORE_EMULATOR_HOST, e.g. started
+once by CI) are reused; otherwise they are started with gcloud on free loopback ports
+and their whole process group is stopped at the end. Without gcloud, every test
+needing them is skipped with one loud reason, repeated in the terminal summary.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT = "delos-test"
+PUBSUB_HOST_VAR = "DELOS_TEST_PUBSUB_EMULATOR_HOST"
+FIRESTORE_HOST_VAR = "DELOS_TEST_FIRESTORE_EMULATOR_HOST"
+GCLOUD_MISSING = (
+    "gcloud not found: Pub/Sub and Firestore emulator tests SKIPPED "
+    "(install the Google Cloud CLI with the pubsub-emulator and cloud-firestore-emulator components)"
+)
+READY_TIMEOUT_S = 90.0  # the Firestore emulator is a JVM: several seconds, more on a busy machine
+STOP_TIMEOUT_S = 10.0
+
+
+def free_port() -> int:
+    """A loopback port free right now (the emulator binds it a moment later)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_ready(host: str, process: subprocess.Popen[bytes] | None, log_path: Path | None) -> None:
+    """Poll the emulator's root URL (both answer "Ok") until it does, the process dies, or time runs out."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"http://{host}/", timeout=1.0) as answer:  # noqa: S310 (loopback)
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.25)
+    tail = log_path.read_text(errors="replace")[-2000:] if log_path and log_path.exists() else ""
+    raise RuntimeError(f"emulator at {host} not ready after {READY_TIMEOUT_S:.0f} s:\n{tail}")
+
+
+def start(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start an emulator in its own process group: gcloud forks a JVM that must be stopped with it."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the emulator's whole process group, politely first."""
+    for sig, wait_s in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, STOP_TIMEOUT_S)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _emulator(
+    kind: str, given_var: str, env_var: str, command: list[str], tmp: pytest.TempPathFactory
+) -> Iterator[str]:
+    host = os.environ.get(given_var)
+    process = None
+    if host:
+        wait_until_ready(host, None, None)
+    else:
+        if shutil.which("gcloud") is None:
+            pytest.skip(GCLOUD_MISSING)
+        host = f"127.0.0.1:{free_port()}"
+        log_path = tmp.mktemp(kind) / "emulator.log"
+        process = start([*command, f"--host-port={host}"], log_path)
+        try:
+            wait_until_ready(host, process, log_path)
+        except BaseException:
+            stop(process)
+            raise
+    patch = pytest.MonkeyPatch()
+    patch.setenv(env_var, host)
+    patch.setenv("GOOGLE_CLOUD_PROJECT", PROJECT)
+    try:
+        yield host
+    finally:
+        patch.undo()
+        if process is not None:
+            stop(process)
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Pub/Sub emulator's host:port; PUBSUB_EMULATOR_HOST points at it."""
+    command = ["gcloud", "beta", "emulators", "pubsub", "start", f"--project={PROJECT}", "--quiet"]
+    yield from _emulator("pubsub", PUBSUB_HOST_VAR, "PUBSUB_EMULATOR_HOST", command, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Firestore emulator's host:port; FIRESTORE_EMULATOR_HOST points at it."""
+    command = ["gcloud", "emulators", "firestore", "start", "--quiet"]
+    yield from _emulator("firestore", FIRESTORE_HOST_VAR, "FIRESTORE_EMULATOR_HOST", command, tmp_path_factory)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test using an emulator fixture, so `-m "not emulator"` deselects it."""
+    for item in items:
+        if {"pubsub_emulator", "firestore_emulator"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.emulator)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Repeat the skip reason where nobody can miss it."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any(GCLOUD_MISSING in str(getattr(report, "longrepr", "")) for report in skipped):
+        terminalreporter.write_sep("!", f"WARNING: {GCLOUD_MISSING}", red=True, bold=True)
