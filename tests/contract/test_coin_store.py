@@ -157,3 +157,27 @@ def test_watch_delivers_a_document_written_after_it_started(store: Any) -> None:
         assert recorder.health == []
     finally:
         subscription.close()
+
+
+# SQLite only: a corrupt row (hand-edited, half-migrated) must never take the feed down.
+
+
+def test_sqlite_corrupt_rows_are_skipped_by_reads_and_the_watcher(tmp_path: Any) -> None:
+    import sqlite3
+
+    path = tmp_path / "coins.sqlite3"
+    store = SQLiteCoinStore(path, poll_interval_s=0.05)
+    recorder = Recorder()
+    subscription = store.watch(recorder.on_change, recorder.on_health)
+    try:
+        with sqlite3.connect(path) as connection:
+            connection.execute("INSERT INTO coins (symbol, doc, as_of, seq) VALUES ('BAD', '{not json', 0, 100)")
+        good = make_document("BTC")
+        store.save_if_better(good)
+        assert recorder.wait_for(good)
+        assert store.load_all() == [good]
+        assert store.get("BAD") is None
+        assert recorder.health == []
+    finally:
+        subscription.close()
+        store.close()
