@@ -21,6 +21,7 @@ class Expected:
 
 def expected_for(coin: FakeCoin, now_unix: float) -> Expected:
     rows = list(coin.daily)
+    # Prices go over the wire as Kraken-style decimal strings, so compare with a relative tolerance.
     # Kraken's weekly candles are aligned on multiples of a week since the epoch.
     first_week = rows[0][0] - rows[0][0] % WEEK_S
     week = [r for r in rows if first_week <= r[0] < first_week + WEEK_S]
