@@ -127,8 +127,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.emulator)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Repeat the skip reason where nobody can miss it."""
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """Repeat the skip reason once more, last, where nobody can miss it."""
+    yield
     skipped = terminalreporter.stats.get("skipped", [])
     if any(GCLOUD_MISSING in str(getattr(report, "longrepr", "")) for report in skipped):
         terminalreporter.write_sep("!", f"WARNING: {GCLOUD_MISSING}", red=True, bold=True)
