@@ -38,10 +38,13 @@ def decode(body: bytes) -> RefreshRequest:
         raise InvalidMessage(f"message of {len(body)} bytes exceeds {MAX_MESSAGE_BYTES}")
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidMessage("message is not JSON") from exc
     if not isinstance(data, dict):
         raise InvalidMessage("message must be a JSON object")
+    unknown = set(data) - {"symbols", "all", "force"}
+    if unknown:
+        raise InvalidMessage(f"unknown keys {sorted(unknown)[:5]}: expected symbols, all, force")
     every = data.get("all", False)
     force = data.get("force", False)
     raw_symbols = data.get("symbols", [])

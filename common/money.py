@@ -13,6 +13,8 @@ def validate_amount(value: object, name: str) -> float:
     """A positive, finite amount of USD no larger than MAX_AMOUNT_USD."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidRequest(f"{name} must be a number of USD")
+    if isinstance(value, int) and value > MAX_AMOUNT_USD:
+        raise InvalidRequest(f"{name} must be at most {MAX_AMOUNT_USD:,.0f} USD")
     amount = float(value)
     if math.isnan(amount):
         raise InvalidRequest(f"{name} is not a number (NaN)")

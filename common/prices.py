@@ -43,7 +43,10 @@ class Listing:
 
 @dataclass(frozen=True, slots=True)
 class LastMonth:
-    """Daily closes of the 30 days before `end`; `end` is the answer's as_of."""
+    """Daily closes of the 30 days before `end`; `end` is the answer's as_of.
+
+    `close_times[i]` is the day of `closes[i]`: the open time of its daily candle.
+    """
 
     start: datetime
     end: datetime

@@ -7,6 +7,7 @@ project is missing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,7 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float, m
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if value != value or value < minimum or (maximum is not None and value > maximum):
+    if not math.isfinite(value) or value < minimum or (maximum is not None and value > maximum):
         bound = f" and at most {maximum:g}" if maximum is not None else ""
         raise SettingsError(f"{name} must be at least {minimum:g}{bound}, got {raw!r}")
     return value
@@ -92,6 +93,9 @@ def _coins(raw: str | None) -> tuple[str, ...]:
     if raw is None or not raw.strip():
         return DEFAULT_COINS
     try:
-        return tuple(dict.fromkeys(normalize_symbol(part) for part in raw.split(",") if part.strip()))
+        coins = tuple(dict.fromkeys(normalize_symbol(part) for part in raw.split(",") if part.strip()))
     except InvalidRequest as exc:
         raise SettingsError(f"DELOS_COINS: {exc}") from exc
+    if not coins:
+        raise SettingsError("DELOS_COINS lists no coin")
+    return coins

@@ -16,7 +16,9 @@ def normalize_symbol(raw: object) -> str:
         raise InvalidRequest("symbol must be a string")
     if not raw.strip():
         raise InvalidRequest("symbol is empty")
-    candidate = raw.strip().upper()
+    # ASCII first: some non-ASCII letters upper-case to ASCII ones ("ſol" would become SOL).
+    candidate = raw.strip()
+    candidate = candidate.upper() if candidate.isascii() else candidate
     # Length first: a megabyte of text is refused without being scanned or echoed back.
     if len(candidate) > 12 or not _SYMBOL.fullmatch(candidate):
         shown = candidate[:_MAX_SHOWN].encode("ascii", "backslashreplace").decode("ascii")

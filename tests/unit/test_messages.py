@@ -112,12 +112,11 @@ def test_an_invalid_message_about_a_huge_symbol_does_not_echo_it() -> None:
     assert len(str(caught.value)) < 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="common/messages.py:40-41 json.loads raises RecursionError on deeply nested arrays, "
-    "which the except clause (UnicodeDecodeError, ValueError) does not catch",
-)
 def test_deeply_nested_json_is_an_invalid_message() -> None:
     with pytest.raises(InvalidMessage):
         decode(b"[" * 5000)
+
+
+def test_an_unknown_key_is_refused_so_a_typo_never_silently_drops_an_option() -> None:
+    with pytest.raises(InvalidMessage, match="forced"):
+        decode(b'{"all": true, "forced": true}')

@@ -53,11 +53,6 @@ def test_the_amount_name_given_is_the_one_named_in_the_message() -> None:
         validate_amount(-1, "lambo_price_usd")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="common/money.py:16 float(value) raises OverflowError for an int beyond float range",
-)
 def test_an_integer_too_large_for_a_float_is_an_invalid_request() -> None:
     with pytest.raises(InvalidRequest, match="at most"):
         validate_amount(10**400, "investment_usd")
@@ -110,11 +105,6 @@ def test_a_refused_symbol_is_shown_in_ascii_only() -> None:
     assert "\\xc9TH" in str(caught.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="common/symbols.py:19 upper-cases before checking: non-ASCII letters such as 'ſ' (long s) "
-    "and 'ı' (dotless i) upper-case to ASCII, so 'ſol' is taken for SOL",
-)
 @pytest.mark.parametrize("raw", ["\u017fol", "b\u0131tc", "\u00df\u00df"])
 def test_a_symbol_with_letters_outside_ascii_is_refused_even_if_they_upper_case_to_ascii(raw: str) -> None:
     with pytest.raises(InvalidRequest):
