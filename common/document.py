@@ -66,6 +66,11 @@ def is_improvement(new: CoinDocument, old: CoinDocument | None) -> bool:
     return new.as_of >= old.as_of
 
 
+def same_facts(new: CoinDocument, old: CoinDocument | None) -> bool:
+    """True when `new` says exactly what `old` says: rewriting it would only move computed_at."""
+    return old is not None and replace(new, computed_at=old.computed_at) == old
+
+
 def _ts(value: datetime) -> int:
     return int(value.timestamp())
 

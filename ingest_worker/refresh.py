@@ -7,7 +7,7 @@ from datetime import datetime
 
 from common.candles import DAILY_MINUTES, FIFTEEN_DAY_MINUTES, WEEKLY_MINUTES
 from common.coin import build_document, needs_coarser_history
-from common.document import CoinDocument
+from common.document import CoinDocument, same_facts
 from common.ports import CoinStore, PriceSource
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ def refresh_coin(
 ) -> CoinDocument:
     """Fetch, compute and save one coin's document; returns the document computed.
 
+    A redelivered message finds the same facts and writes nothing, so state stays identical.
     The listing never changes once computed, so an existing document's listing is
     kept (saving the 15-day fetch for old coins) unless `force` asks to recompute.
     Raises the domain errors of the source and the store; writes nothing then.
@@ -46,6 +47,10 @@ def refresh_coin(
         coarse=coarse,
         sample_data=sample_data,
     )
+    if same_facts(doc, existing):
+        log.info("%s unchanged since %s", symbol, doc.as_of.isoformat())
+        assert existing is not None
+        return existing
     if store.save_if_better(doc):
         log.info("refreshed %s (%s): as_of %s", symbol, pair.name, doc.as_of.isoformat())
     else:
