@@ -28,6 +28,8 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One line per HTTP request is noise; retries and failures are logged by the adapter.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def store_path(settings: Settings) -> Path:
