@@ -89,7 +89,7 @@ def stored(project: str, symbol: str) -> dict[str, object] | None:
     try:
         return client.collection("coins").document(symbol).get(timeout=10).to_dict()
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture
