@@ -69,7 +69,8 @@ def refresh_queue(settings: Settings) -> RefreshQueue:
     if settings.backend == "gcp":
         from backends.pubsub_queue import PubSubRefreshQueue
 
-        assert settings.project is not None  # Settings.from_env guarantees it in gcp mode
+        if settings.project is None:  # Settings.from_env refuses gcp mode without it
+            raise ValueError("gcp mode needs GOOGLE_CLOUD_PROJECT")
         return PubSubRefreshQueue(
             settings.project,
             settings.topic,

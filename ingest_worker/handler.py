@@ -96,7 +96,9 @@ class RefreshHandler:
             log.warning("could not record the failure of %s: %s", symbol, store_exc)
 
     def _fan_out(self, force: bool) -> Verdict:
-        assert self.fan_out_queue is not None
+        queue = self.fan_out_queue
+        if queue is None:
+            raise ValueError("fan-out needs a queue")
         try:
             pairs = self.source.usd_pairs()
         except ExchangeUnavailable as exc:
@@ -105,7 +107,7 @@ class RefreshHandler:
         try:
             for pair in pairs:
                 body = messages.encode(messages.RefreshRequest(symbols=(pair.symbol,), force=force))
-                self.fan_out_queue.publish(body, {"origin": "fan-out"})
+                queue.publish(body, {"origin": "fan-out"})
         except Exception:  # redelivery repeats the fan-out; per-coin refreshes are idempotent
             log.exception("fan-out interrupted; the message will be redelivered")
             return Verdict.NACK

@@ -47,9 +47,8 @@ def refresh_coin(
         coarse=coarse,
         sample_data=sample_data,
     )
-    if same_facts(doc, existing):
+    if existing is not None and same_facts(doc, existing):
         log.info("%s unchanged since %s", symbol, doc.as_of.isoformat())
-        assert existing is not None
         return existing
     if store.save_if_better(doc):
         log.info("refreshed %s (%s): as_of %s", symbol, pair.name, doc.as_of.isoformat())
