@@ -19,6 +19,7 @@ from delos.legacy import api_pb2_grpc as legacy_grpc
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
 from query_service.cache import CoinCache
+from query_service.guard import guard_methods
 from query_service.legacy import LegacyApiServicer
 from query_service.servicer import LamboServicer
 
@@ -70,8 +71,11 @@ async def start(host: str, port: int, cache: CoinCache | None = None) -> QuerySe
     cache = cache if cache is not None else CoinCache()
     server = grpc.aio.server(options=SERVER_OPTIONS, maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS)
     servicer = LamboServicer(cache)
+    legacy = LegacyApiServicer(cache)
+    guard_methods(servicer, pb.DESCRIPTOR.services_by_name["LamboService"])
+    guard_methods(legacy, legacy_pb.DESCRIPTOR.services_by_name["API"])
     pb_grpc.add_LamboServiceServicer_to_server(servicer, server)
-    legacy_grpc.add_APIServicer_to_server(LegacyApiServicer(cache), server)
+    legacy_grpc.add_APIServicer_to_server(legacy, server)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
