@@ -79,7 +79,9 @@ def refresh_queue(settings: Settings) -> RefreshQueue:
         )
     from backends.sqlite_queue import SQLiteRefreshQueue
 
-    return SQLiteRefreshQueue(queue_path(settings), max_outstanding=settings.max_outstanding)
+    return SQLiteRefreshQueue(
+        queue_path(settings), max_outstanding=settings.max_outstanding, ack_deadline_s=settings.ack_deadline_s
+    )
 
 
 def price_source(settings: Settings, base_url: str | None = None, sleep: Sleep = time.sleep) -> PriceSource:
@@ -91,5 +93,7 @@ def price_source(settings: Settings, base_url: str | None = None, sleep: Sleep =
         timeout_s=settings.http_timeout_s,
         request_interval_s=settings.request_interval_s,
         max_retries=settings.max_retries,
+        backoff_base_s=settings.backoff_base_s,
+        backoff_cap_s=settings.backoff_cap_s,
         sleep=sleep,
     )

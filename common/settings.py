@@ -33,6 +33,9 @@ class Settings:
     request_interval_s: float = 1.0
     http_timeout_s: float = 10.0
     max_retries: int = 4
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
+    ack_deadline_s: float = 60.0
     coins: tuple[str, ...] = DEFAULT_COINS
     refresh_interval_s: float = 86400.0
     host: str = "127.0.0.1"
@@ -61,6 +64,9 @@ class Settings:
             request_interval_s=_number(env, "DELOS_REQUEST_INTERVAL", cls.request_interval_s, minimum=0.0),
             http_timeout_s=_number(env, "DELOS_HTTP_TIMEOUT", cls.http_timeout_s, minimum=0.1),
             max_retries=int(_number(env, "DELOS_MAX_RETRIES", cls.max_retries, minimum=0)),
+            backoff_base_s=_number(env, "DELOS_BACKOFF_BASE", cls.backoff_base_s, minimum=0.0),
+            backoff_cap_s=_number(env, "DELOS_BACKOFF_CAP", cls.backoff_cap_s, minimum=0.0),
+            ack_deadline_s=_number(env, "DELOS_ACK_DEADLINE", cls.ack_deadline_s, minimum=1.0, maximum=600.0),
             coins=_coins(env.get("DELOS_COINS")),
             refresh_interval_s=_number(env, "DELOS_REFRESH_INTERVAL", cls.refresh_interval_s, minimum=1.0),
             host=env.get("DELOS_HOST", cls.host),
