@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 def sample_exchange() -> Iterator[str]:
     """Run the sample exchange on 127.0.0.1 for the duration; yields its base URL."""
     from fake_exchange.kraken_server import FakeKraken
-
     from fake_exchange.market import sample_market
 
     server = FakeKraken(sample_market(datetime.now(UTC)))
