@@ -66,7 +66,8 @@ class DelosProcess:
         )
 
     def logs(self) -> str:
-        self._log.flush()
+        if not self._log.closed:  # still running; after stop() the file is complete
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 10.0) -> int:
