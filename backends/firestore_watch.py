@@ -1,14 +1,18 @@
 """The Firestore change feed: a snapshot listener, re-subscribed with backoff whenever it stops.
 
-The client library retries transient stream errors by itself; when it gives up,
-the listener just goes inactive. A supervisor thread notices that, reports the
-feed unhealthy and opens a new listener; health comes back with its first snapshot.
+The client library retries transient stream errors by itself, silently and for
+as long as it takes, and when it gives up the listener just goes inactive. So a
+supervisor thread also probes the store now and then with one point read (a
+listener that looks active may be retrying against a store that is gone). When
+the listener is inactive or the probe fails, it reports the feed unhealthy and
+opens a new listener; health comes back with that listener's first snapshot.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +25,11 @@ CHECK_INTERVAL_S = 0.5
 MAX_BACKOFF_S = 30.0
 JOIN_TIMEOUT_S = 5.0
 CHANGED = ("ADDED", "MODIFIED")
+# One billed read every PROBE_INTERVAL_S: about 17,000 a day, a cent's worth, to notice an outage within seconds.
+PROBE_INTERVAL_S = 5.0
+PROBE_TIMEOUT_S = 2.0
+# Never a coin symbol (those are upper-case letters and digits), so the probe never reads a coin.
+PROBE_DOCUMENT = "_probe"
 
 
 def parse_snapshot(snapshot: Any) -> CoinDocument | None:
@@ -43,11 +52,13 @@ class FirestoreWatcher:
         on_change: Callable[[list[CoinDocument]], None],
         on_health: Callable[[bool], None],
         check_interval_s: float = CHECK_INTERVAL_S,
+        probe_interval_s: float = PROBE_INTERVAL_S,
     ) -> None:
         self.collection = collection
         self.on_change = on_change
         self.on_health = on_health
         self.check_interval_s = check_interval_s
+        self.probe_interval_s = probe_interval_s
         self.healthy = True
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -80,14 +91,19 @@ class FirestoreWatcher:
 
     def _supervise(self) -> None:
         backoff_s = 1.0
+        next_probe = time.monotonic() + self.probe_interval_s
         while not self._stop.wait(self.check_interval_s):
             listener = self._listener
-            if listener is not None and listener.is_active:
+            alive = listener is not None and listener.is_active
+            if alive and time.monotonic() >= next_probe:
+                alive = self._reachable()
+                next_probe = time.monotonic() + self.probe_interval_s
+            if alive:
                 if self.healthy:
                     backoff_s = 1.0
                 continue
             self._set_health(False)
-            log.warning("coin listener stopped; re-subscribing in %.0f s", backoff_s)
+            log.warning("coin listener stopped or store unreachable; re-subscribing in %.0f s", backoff_s)
             if self._stop.wait(backoff_s):
                 return
             backoff_s = min(backoff_s * 2, MAX_BACKOFF_S)
@@ -96,6 +112,16 @@ class FirestoreWatcher:
                 self._listener = self.collection.on_snapshot(self._on_snapshot)
             except Exception:
                 log.exception("could not re-subscribe to coin changes")
+
+    def _reachable(self) -> bool:
+        """One bounded point read: whether the store answers at all right now."""
+        try:
+            self.collection.document(PROBE_DOCUMENT).get(timeout=PROBE_TIMEOUT_S)
+            return True
+        except Exception as exc:
+            if self.healthy:
+                log.warning("coin store unreachable (%s: %s)", type(exc).__name__, exc)
+            return False
 
     def _set_health(self, healthy: bool) -> None:
         with self._lock:
