@@ -90,3 +90,20 @@ class InProcessServer:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
         self.loop.close()
+
+
+def fresh_document(symbol: str, **overrides: Any) -> Any:
+    """A valid document whose latest day closed at today's midnight: answered as not stale."""
+    from tests.factories import make_document
+
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return make_document(symbol, as_of=today, **overrides)
+
+
+def seed_store(db: Path, symbols: Iterable[str]) -> None:
+    """Write a fresh document per symbol into the embedded store, as a worker would."""
+    store = SQLiteCoinStore(db)
+    try:
+        store.save_all_if_better([fresh_document(symbol) for symbol in symbols])
+    finally:
+        store.close()
