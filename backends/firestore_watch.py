@@ -116,7 +116,8 @@ class FirestoreWatcher:
     def _reachable(self) -> bool:
         """One bounded point read: whether the store answers at all right now."""
         try:
-            self.collection.document(PROBE_DOCUMENT).get(timeout=PROBE_TIMEOUT_S)
+            # retry=None: with the default retry, a refused connection is retried well past the timeout.
+            self.collection.document(PROBE_DOCUMENT).get(timeout=PROBE_TIMEOUT_S, retry=None)
             return True
         except Exception as exc:
             if self.healthy:
