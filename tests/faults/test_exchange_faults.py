@@ -150,9 +150,7 @@ def test_a_pair_delisted_from_the_exchange_marks_the_coin_failed_without_retryin
     assert store.failure(HEALTHY) is None
 
 
-def test_retry_after_is_honoured_between_attempts(
-    fake: FakeKraken, store: SQLiteCoinStore, clock: Clock
-) -> None:
+def test_retry_after_is_honoured_between_attempts(fake: FakeKraken, store: SQLiteCoinStore, clock: Clock) -> None:
     fake.inject(Fault.HTTP_429, times=1, path="OHLC", pair=FAILING_PAIR, retry_after_s=1)
     with KrakenPriceSource(
         fake.base_url, request_interval_s=0, max_retries=1, backoff_base_s=0.01, backoff_cap_s=5

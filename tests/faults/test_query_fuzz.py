@@ -47,9 +47,7 @@ class RecordingFeed:
         self.calls.append("load_all")
         return self.store.load_all()
 
-    def watch(
-        self, on_change: Callable[[list[CoinDocument]], None], on_health: Callable[[bool], None]
-    ) -> Subscription:
+    def watch(self, on_change: Callable[[list[CoinDocument]], None], on_health: Callable[[bool], None]) -> Subscription:
         self.calls.append("watch")
         return self.store.watch(on_change, on_health)
 
@@ -95,7 +93,11 @@ amounts = st.one_of(
     sell=st.integers(min_value=-(2**31), max_value=2**31 - 1),
 )
 def test_ask_lambo_answers_only_ok_invalid_or_not_found(
-    served: tuple[grpc.Channel, RecordingFeed, Path], symbol: str, investment: float, lambo_price: float | None, sell: int
+    served: tuple[grpc.Channel, RecordingFeed, Path],
+    symbol: str,
+    investment: float,
+    lambo_price: float | None,
+    sell: int,
 ) -> None:
     channel, _, _ = served
     request = pb.AskLamboRequest(symbol=symbol, investment_usd=investment, sell=sell)  # type: ignore[arg-type]
@@ -120,7 +122,9 @@ def test_get_coin_answers_only_ok_invalid_or_not_found(
     served: tuple[grpc.Channel, RecordingFeed, Path], symbol: str
 ) -> None:
     channel, _, _ = served
-    code, answer = outcome(lambda: pb_grpc.LamboServiceStub(channel).GetCoin(pb.GetCoinRequest(symbol=symbol), timeout=10))
+    code, answer = outcome(
+        lambda: pb_grpc.LamboServiceStub(channel).GetCoin(pb.GetCoinRequest(symbol=symbol), timeout=10)
+    )
     assert code in ALLOWED, (code, answer)
     if code is grpc.StatusCode.OK:
         assert answer.symbol in SEEDED
@@ -148,7 +152,9 @@ def test_legacy_process_request_answers_only_ok_invalid_or_not_found(
 )
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(garbage=st.binary(max_size=64))
-def test_list_coins_refuses_unparsable_bytes_cleanly(served: tuple[grpc.Channel, RecordingFeed, Path], garbage: bytes) -> None:
+def test_list_coins_refuses_unparsable_bytes_cleanly(
+    served: tuple[grpc.Channel, RecordingFeed, Path], garbage: bytes
+) -> None:
     channel, _, _ = served
     list_coins = channel.unary_unary(
         "/delos.v1.LamboService/ListCoins",

@@ -52,6 +52,11 @@ def test_no_tracked_file_holds_a_secret() -> None:
     assert len(tracked) > 50 and findings == []
 
 
+def ask_with_cli(env: dict[str, str], target: str) -> subprocess.CompletedProcess[str] | None:
+    asked = run_cli(["ask", "BTC", "--invest", AMOUNT, "--lambo-price", AMOUNT, "--target", target], env)
+    return asked if asked.returncode == 0 else None
+
+
 def test_logs_of_a_worker_and_service_run_never_hold_the_amounts_asked(
     embedded_env: dict[str, str], exchange: FakeKraken, tmp_path: Path
 ) -> None:
@@ -62,15 +67,7 @@ def test_logs_of_a_worker_and_service_run_never_hold_the_amounts_asked(
     try:
         assert run_cli(["publish", "BTC"], env).returncode == 0
         wait_for(lambda: is_serving(target), 30, "the query service to report SERVING")
-        asked = wait_for(
-            lambda: (r := run_cli(["ask", "BTC", "--invest", AMOUNT, "--lambo-price", AMOUNT, "--target", target], env))
-            .returncode
-            == 0
-            and r,
-            60,
-            "BTC to be answered",
-            interval_s=0.5,
-        )
+        asked = wait_for(lambda: ask_with_cli(env, target), 60, "BTC to be answered", interval_s=0.5)
         assert "Lamborghini" in asked.stdout
         with grpc.insecure_channel(target) as channel:
             api_pb2_grpc.APIStub(channel).processRequest(api_pb2.apiRequest(symbol="BTC", investment=123456), timeout=5)
@@ -113,9 +110,10 @@ def test_a_document_that_breaks_the_arithmetic_gives_internal_without_its_text(s
             lambda: api_pb2_grpc.APIStub(channel).processRequest(legacy, timeout=5),
         ):
             assert status_of(call) == (grpc.StatusCode.INTERNAL, GENERIC_MESSAGE)
-        assert status_of(lambda: pb_grpc.LamboServiceStub(channel).GetCoin(pb.GetCoinRequest(symbol="BTC"), timeout=5))[
-            0
-        ] is grpc.StatusCode.OK
+        assert (
+            status_of(lambda: pb_grpc.LamboServiceStub(channel).GetCoin(pb.GetCoinRequest(symbol="BTC"), timeout=5))[0]
+            is grpc.StatusCode.OK
+        )
 
 
 def test_an_unexpected_error_in_a_dependency_gives_internal_without_its_text(

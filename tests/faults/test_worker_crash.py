@@ -95,8 +95,7 @@ def firestore_facts(project: str) -> dict[str, dict[str, Any]]:
     client = firestore.Client(project=project)
     try:
         return {
-            snapshot.id: facts(snapshot.to_dict())
-            for snapshot in client.collection("coins").stream(timeout=10)  # type: ignore[no-untyped-call]
+            snapshot.id: facts(snapshot.to_dict() or {}) for snapshot in client.collection("coins").stream(timeout=10)
         }
     finally:
         client.close()  # type: ignore[no-untyped-call]
