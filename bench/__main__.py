@@ -1,0 +1,259 @@
+"""`python -m bench` (`make bench`): Delos's performance figures, each with PASS/FAIL against its target.
+
+Everything runs on 127.0.0.1 under one temporary directory; every run is
+bounded by a request count, and every process started is stopped on the way
+out, on errors and Ctrl-C too. `--tiny` is a seconds-long smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from bench import data, load, query
+from bench.gcp import PROJECT, start_firestore
+from bench.ingest import IngestResult, ingest, prewarm
+from bench.processes import Processes
+from bench.store_reads import store_reads
+from delos.v1 import lambo_pb2 as pb
+from fake_exchange.market import FakeMarket
+
+THROUGHPUT_RATIO_MIN = 0.90
+P50_MAX_MS = 0.3
+P99_MAX_MS = 1.0
+COLD_START_MAX_S = 1.0
+RSS_MAX_MIB = 150.0
+WORKER_MS_PER_COIN_MAX = 5.0
+CONCURRENCIES = (1, 8, 64)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--coins", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=data.FULL_HISTORY_DAYS, help="daily candles per coin")
+    parser.add_argument("--requests", type=int, default=12000, help="requests per measured load run")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved runs per server; the best counts")
+    parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not h2load")
+    parser.add_argument("--skip-gcp", action="store_true", help="skip the Firestore emulator figures")
+    parser.add_argument("--tiny", action="store_true", help="smoke run: 20 coins, few requests, Python load, no gcp")
+    args = parser.parse_args(argv)
+    if args.tiny:
+        args.coins, args.days, args.requests, args.rounds = 20, 800, 300, 1
+        args.python_load = args.skip_gcp = True
+    return args
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def section(title: str) -> None:
+    print(f"\n== {title} ==", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    # SIGTERM unwinds like Ctrl-C, so the `with` blocks below stop every child.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with tempfile.TemporaryDirectory(prefix="delos-bench-") as tmp, Processes(Path(tmp)) as procs:
+            return run(args, Path(tmp), procs)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run(args: argparse.Namespace, work_dir: Path, procs: Processes) -> int:
+    now = datetime.now(UTC)
+    h2load, why = (None, "--python-load given") if args.python_load else load.ensure_h2load()
+    generator = h2load_version(h2load) if h2load else f"the Python grpc.aio client ({why})"
+    print(f"Delos benchmark: {args.coins} coins, {args.days} days of candles each; load by {generator}; "
+          f"{os.cpu_count()} cores", flush=True)  # fmt: skip
+    started = time.perf_counter()
+    market = data.market(args.coins, now, args.days)
+    docs = data.documents(market, now)
+    data_dir = work_dir / "embedded"
+    store_path = data.write_embedded(docs, data_dir)
+    weeks = statistics.median(len(d.history_times) for d in docs)
+    size_mb = store_path.stat().st_size / 1e6
+    print(f"data: {len(docs)} documents of ~{weeks:.0f} weekly closes each, built in "
+          f"{time.perf_counter() - started:.1f} s; embedded store {size_mb:.1f} MB")  # fmt: skip
+    symbols = [d.symbol for d in docs]
+    request = pb.AskLamboRequest(symbol=symbols[len(symbols) // 2], investment_usd=1000)
+
+    results = query_section(args, procs, work_dir, data_dir, h2load, request)
+    print_targets(args, procs, work_dir, data_dir, store_path, symbols, results)
+    ingest_section(args, procs, work_dir, market, symbols, now)
+    return 0
+
+
+def h2load_version(h2load: str) -> str:
+    import subprocess
+
+    out = subprocess.run([h2load, "--version"], capture_output=True, text=True, timeout=10, check=False)  # nosec B603
+    return out.stdout.strip() or "h2load"
+
+
+Results = dict[int, dict[str, tuple[load.LoadResult, float]]]
+
+
+def query_section(
+    args: argparse.Namespace,
+    procs: Processes,
+    work_dir: Path,
+    data_dir: Path,
+    h2load: str | None,
+    request: pb.AskLamboRequest,
+) -> Results:
+    """The comparison table and the ratio line; the servers stay up for the multi-process figures."""
+    delos, _ = query.start_delos(procs, "delos", {}, data_dir)
+    answer = query.ask_once(delos.target, request)
+    baseline = query.start_baseline(procs, answer, work_dir)
+    run = query.driver(h2load, request, work_dir)
+    section(f"AskLambo: Delos vs a bare grpc.aio server ({answer.ByteSize()}-byte answers, best of {args.rounds})")
+    results: Results = {}
+    for concurrency in CONCURRENCIES:
+        requests = args.requests if concurrency > 1 else args.requests // 2
+        results[concurrency] = query.best_of(run, [baseline, delos], requests, concurrency, args.rounds)
+    print(f"{'server':<9}{'conc':>5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'RSS MiB':>9}{'failed':>8}{'B/answer':>10}")
+    for concurrency, by_server in results.items():
+        for name in ("baseline", "delos"):
+            result, rss = by_server[name]
+            print(f"{name:<9}{concurrency:>5}{result.requests_per_s:>10.0f}{result.p50_ms:>9.3f}{result.p99_ms:>9.3f}"
+                  f"{rss:>9.1f}{result.failed:>8}{result.bytes_per_response:>10.0f}")  # fmt: skip
+    ratios = {c: r["delos"][0].requests_per_s / r["baseline"][0].requests_per_s for c, r in results.items()}
+    print("ratio by concurrency: " + ", ".join(f"{c}: {ratio:.3f}" for c, ratio in ratios.items()))
+    print("(query_vs_baseline_throughput_ratio is the lowest of them)")
+    print(f"query_vs_baseline_throughput_ratio={min(ratios.values()):.3f}", flush=True)
+    procs.stop(baseline.process)
+
+    section("Several query-service processes on one port (SO_REUSEPORT), concurrency 64")
+    multi, _ = query.start_delos(procs, "delos-2", {"DELOS_QUERY_PROCESSES": "2"}, data_dir)
+    query.wait_all_serving(multi.target, 8)
+    multi.name = "delos-2"
+    pair = query.best_of(run, [delos, multi], args.requests, 64, args.rounds)
+    one, two = pair["delos"][0].requests_per_s, pair["delos-2"][0].requests_per_s
+    print(f"1 process: {one:.0f} req/s; 2 processes: {two:.0f} req/s (x{two / one:.2f}); "
+          f"{os.cpu_count()} cores shared with the load generator")  # fmt: skip
+    procs.stop(multi.process)
+    procs.stop(delos.process)
+    return results
+
+
+def print_targets(
+    args: argparse.Namespace,
+    procs: Processes,
+    work_dir: Path,
+    data_dir: Path,
+    store_path: Path,
+    symbols: list[str],
+    results: Results,
+) -> None:
+    section("Latency at concurrency 1 (loopback)")
+    single = results[1]["delos"][0]
+    print(f"{verdict(single.p50_ms <= P50_MAX_MS)} p50 {single.p50_ms:.3f} ms (target <= {P50_MAX_MS} ms; "
+          f"baseline {results[1]['baseline'][0].p50_ms:.3f} ms)")  # fmt: skip
+    print(f"{verdict(single.p99_ms <= P99_MAX_MS)} p99 {single.p99_ms:.3f} ms (target <= {P99_MAX_MS} ms; "
+          f"baseline {results[1]['baseline'][0].p99_ms:.3f} ms)")  # fmt: skip
+
+    section("Store reads on the request path (embedded store, SQLite statements counted by thread)")
+    copy = work_dir / "reads" / "coins.sqlite3"
+    copy.parent.mkdir()
+    with sqlite3.connect(store_path) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    calls = max(200, args.requests // 10)
+    reads = store_reads(copy, symbols, calls)
+    ok = reads.request_path_statements == 0 and reads.answered == calls == reads.answered_with_store_gone
+    print(f"{verdict(ok)} {reads.request_path_statements} statements on the serving thread while answering "
+          f"{reads.answered}/{calls} calls (change feed, in its own thread: {reads.background_statements}); "
+          f"store closed and its file deleted: {reads.answered_with_store_gone}/{calls} still answered")  # fmt: skip
+
+    section(f"Cold start: process start to health SERVING with {len(symbols)} coins cached")
+    runs = [query.cold_start(procs, data_dir, {}) for _ in range(3)]
+    seconds = statistics.median(r.seconds for r in runs)
+    print(f"{verdict(seconds < COLD_START_MAX_S)} embedded: {seconds:.3f} s median of "
+          f"{', '.join(f'{r.seconds:.3f}' for r in runs)} (target < {COLD_START_MAX_S:.0f} s)")  # fmt: skip
+
+    section(f"Memory: RSS of the query service with {len(symbols)} coins cached")
+    rss = max(max(r.rss_settled_mib for r in runs), max(rss for by in results.values() for _, rss in [by["delos"]]))
+    print(f"{verdict(rss < RSS_MAX_MIB)} embedded: {rss:.1f} MiB at most (at SERVING "
+          f"{statistics.median(r.rss_at_serving_mib for r in runs):.1f}, {query.SETTLE_S:.0f} s later "
+          f"{statistics.median(r.rss_settled_mib for r in runs):.1f}, after load as in the table) "
+          f"(target < {RSS_MAX_MIB:.0f} MiB)")  # fmt: skip
+
+
+def ingest_section(
+    args: argparse.Namespace, procs: Processes, work_dir: Path, market: FakeMarket, symbols: list[str], now: datetime
+) -> None:
+    from backends.sqlite_store import SQLiteCoinStore
+    from fake_exchange import FakeKraken
+
+    section(f"Ingest: {len(symbols)} coins from a loopback fake exchange (worker's own cost = wall - time in GETs)")
+    with FakeKraken(market) as fake:
+        print(f"(the fake exchange built and cached its {2 * len(symbols)} OHLC answers first, in "
+              f"{prewarm(fake):.1f} s: not counted below)")  # fmt: skip
+        results: list[IngestResult] = []
+        for label, batched in (("embedded, one write per coin", False), ("embedded, batched writes", True)):
+            store = SQLiteCoinStore(work_dir / label.replace(" ", "-").replace(",", "") / "coins.sqlite3")
+            try:
+                results.append(ingest(label, symbols, fake.base_url, store, now, batched=batched))
+            finally:
+                store.close()
+        for result in results:
+            print_ingest(result)
+        gcp_section(args, procs, work_dir, fake.base_url, symbols, now)
+
+
+def print_ingest(result: IngestResult) -> None:
+    ok = result.worker_ms_per_coin < WORKER_MS_PER_COIN_MAX
+    print(f"{verdict(ok)} {result.label}: {result.coins_per_s:.0f} coins/s; worker {result.worker_ms_per_coin:.2f} "
+          f"ms/coin (target < {WORKER_MS_PER_COIN_MAX:.0f} ms), exchange+HTTP "
+          f"{result.http_s / result.coins * 1000:.2f} ms/coin")  # fmt: skip
+
+
+def gcp_section(
+    args: argparse.Namespace, procs: Processes, work_dir: Path, base_url: str, symbols: list[str], now: datetime
+) -> None:
+    if args.skip_gcp:
+        print("SKIPPED gcp mode (Firestore emulator): --skip-gcp given")
+        return
+    host, emulator, why = start_firestore(procs)
+    if host is None or emulator is None:
+        print(f"SKIPPED gcp mode (Firestore emulator): {why}")
+        return
+    os.environ["FIRESTORE_EMULATOR_HOST"] = host  # read by the client library this process builds
+    try:
+        from google.cloud import firestore
+
+        from backends.firestore_store import FirestoreCoinStore
+
+        store = FirestoreCoinStore(firestore.Client(project=PROJECT))
+        print_ingest(ingest("Firestore emulator, batched writes", symbols, base_url, store, now, batched=True))
+        env = {"DELOS_BACKEND": "gcp", "GOOGLE_CLOUD_PROJECT": PROJECT, "FIRESTORE_EMULATOR_HOST": host}
+        cold = query.cold_start(procs, work_dir, env)
+        print(f"INFO gcp cold start (Firestore emulator): {cold.seconds:.3f} s to SERVING with {len(symbols)} "
+              f"coins; RSS {cold.rss_settled_mib:.1f} MiB (no target)")  # fmt: skip
+    finally:
+        del os.environ["FIRESTORE_EMULATOR_HOST"]
+        procs.stop(emulator)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted; every process started was stopped", file=sys.stderr)
+        sys.exit(130)
