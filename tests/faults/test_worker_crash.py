@@ -91,14 +91,8 @@ def test_embedded_worker_killed_mid_refresh_converges_after_restart(
     assert stored[coin.symbol]["as_of"] == independent.as_of
 
 
-def firestore_facts(project: str) -> dict[str, dict[str, Any]]:
-    client = firestore.Client(project=project)
-    try:
-        return {
-            snapshot.id: facts(snapshot.to_dict() or {}) for snapshot in client.collection("coins").stream(timeout=10)
-        }
-    finally:
-        client.close()  # type: ignore[no-untyped-call]
+def firestore_facts(client: firestore.Client) -> dict[str, dict[str, Any]]:
+    return {snapshot.id: facts(snapshot.to_dict() or {}) for snapshot in client.collection("coins").stream(timeout=10)}
 
 
 def test_gcp_worker_killed_mid_refresh_converges_after_restart(
@@ -127,9 +121,10 @@ def test_gcp_worker_killed_mid_refresh_converges_after_restart(
     finally:
         publisher.stop()
 
-    first = DelosProcess(["worker"], env, tmp_path / "worker-1.log")
+    client = firestore.Client(project=project)
+    first = DelosProcess(["worker"], {**env, "DELOS_REQUEST_INTERVAL": "0.1"}, tmp_path / "worker-1.log")
     try:
-        kill_mid_way(first, lambda: len(firestore_facts(project)), N_COINS)
+        kill_mid_way(first, lambda: len(list(client.collection("coins").list_documents())), N_COINS)
     finally:
         first.kill()
         first.stop()  # closes its log
@@ -137,9 +132,12 @@ def test_gcp_worker_killed_mid_refresh_converges_after_restart(
     second = DelosProcess(["worker"], env, tmp_path / "worker-2.log")
     try:
         # Messages the killed worker held come back once their 10 s ack deadline passes.
-        wait_for(lambda: len(firestore_facts(project)) == N_COINS, 90, "every coin to be stored", 0.5)
+        wait_for(lambda: len(firestore_facts(client)) == N_COINS, 90, "every coin to be stored", 0.5)
     finally:
         assert second.stop(signal.SIGTERM) == 0, second.logs()
 
     expected = reference_facts(market_exchange.base_url, symbols, tmp_path / "reference")
-    assert firestore_facts(project) == expected
+    try:
+        assert firestore_facts(client) == expected
+    finally:
+        client.close()  # type: ignore[no-untyped-call]
