@@ -73,7 +73,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     run_worker(settings, stop)
-    return 0
+    # In-flight messages are finished or released by now; don't wait on a handler thread still
+    # blocked in an HTTP call (its message comes back by lease expiry), so exit stays bounded.
+    logging.shutdown()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,13 @@ class RefreshHandler:
                 sample_data=self.sample_data,
             )
             return True
+        except UnknownSymbol as exc:
+            # Only coins Delos knows get a failure record: junk symbols must not grow the store.
+            if self.store.get(symbol) is not None:
+                self._mark_failed(symbol, exc)
+            else:
+                log.warning("ignoring %s: %s", symbol, exc)
+            return True
         except PERMANENT as exc:
             self._mark_failed(symbol, exc)
             return True

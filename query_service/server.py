@@ -33,6 +33,9 @@ SERVICE_NAMES = (
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 MAX_CONCURRENT_RPCS = 2048
 SHUTDOWN_GRACE_S = 5.0
+# Between NOT_SERVING and closing the port: calls already sent are still answered, not cancelled,
+# and load balancers watching health have time to look elsewhere.
+DRAIN_S = 1.0
 SERVER_OPTIONS = (
     ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
     ("grpc.so_reuseport", 1),  # lets several processes share one port (see README: scaling)
@@ -57,9 +60,10 @@ class QueryService:
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, status)
 
-    async def stop(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
-        """Health NOT_SERVING first, refuse new calls, let in-flight ones finish within the grace."""
+    async def stop(self, grace_s: float = SHUTDOWN_GRACE_S, drain_s: float = DRAIN_S) -> None:
+        """Health NOT_SERVING first, drain, refuse new calls, let in-flight ones finish within the grace."""
         await self.health.enter_graceful_shutdown()
+        await asyncio.sleep(drain_s)
         await self.server.stop(grace_s)
         if self.subscription is not None:
             await asyncio.to_thread(self.subscription.close)

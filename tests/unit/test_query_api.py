@@ -50,7 +50,7 @@ def call() -> Iterator[Call]:
                 async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
                     return await asyncio.wait_for(body(channel), timeout=20)
             finally:
-                await service.stop(0.5)
+                await service.stop(0.5, drain_s=0)
 
         return asyncio.run(main())
 

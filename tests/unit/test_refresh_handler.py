@@ -91,7 +91,18 @@ def test_a_permanent_failure_acks_marks_the_coin_failed_and_goes_on_with_the_oth
     assert handler_for(source, store)(delivery({"symbols": ["BTC", "ETH", "NOPE"]})) is Verdict.ACK
     assert sorted(store.docs) == ["ETH"]
     assert "BadPriceData" in store.failures["BTC"][0]
-    assert "UnknownSymbol" in store.failures["NOPE"][0]
+    assert "NOPE" not in store.failures  # junk symbols leave no trace in the store
+
+
+def test_a_known_coin_that_vanished_from_the_exchange_is_marked_failed(source: FakePriceSource) -> None:
+    store = InMemoryCoinStore()
+    handler = handler_for(source, store)
+    handler(delivery({"symbols": ["BTC"]}))
+    good = store.docs["BTC"]
+    del source.series_by_symbol["BTC"]
+    assert handler(delivery({"symbols": ["BTC"]})) is Verdict.ACK
+    assert store.docs["BTC"] is good
+    assert "UnknownSymbol" in store.failures["BTC"][0]
 
 
 def test_one_transient_failure_among_many_coins_nacks_the_message_but_saves_the_rest(source: FakePriceSource) -> None:
