@@ -22,6 +22,8 @@ from google.cloud.pubsub_v1.types import FlowControl
 from common.errors import StoreUnavailable
 from common.ports import Delivery, Verdict
 
+LEASE_EXTENSION_S = 20
+MAX_LEASE_S = 600  # far above a coin's worst case (a few requests, retries, 10 s timeouts)
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 30.0
@@ -79,7 +81,13 @@ class PubSubRefreshQueue:
                 message.nack()
 
         subscriber = SubscriberClient()
-        flow_control = FlowControl(max_messages=self.max_outstanding)
+        # Short lease extensions: a crashed worker's messages come back within LEASE_EXTENSION_S,
+        # not after the client library's default of up to 10 minutes.
+        flow_control = FlowControl(
+            max_messages=self.max_outstanding,
+            max_lease_duration=MAX_LEASE_S,
+            max_duration_per_lease_extension=LEASE_EXTENSION_S,
+        )
         backoff_s = 1.0
         try:
             while not stop.is_set():

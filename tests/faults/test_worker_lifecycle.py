@@ -79,7 +79,7 @@ def test_poison_messages_are_dropped_and_the_worker_keeps_serving_good_ones_in_b
     logs = worker.logs()
     assert code == 0, logs
     assert logs.count("dropping invalid message") == 17
-    assert "refresh of ZQ0999 failed: UnknownSymbol" in logs
+    assert "ignoring ZQ0999: Kraken has no USD pair" in logs
     assert "Traceback" not in logs
     # Nothing of the megabyte bodies is echoed into the logs.
     assert "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" not in logs and len(logs) < 2 * 1024 * 1024
