@@ -51,32 +51,53 @@ def utc_from_unix(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def _positive_finite(value: float, what: str, when: datetime) -> float:
-    if not math.isfinite(value) or value <= 0:
-        raise BadPriceData(f"{what} {value!r} at {when.isoformat()} is not a positive finite price")
-    return value
+_INF = math.inf
 
 
-def validated(candles: Iterable[Candle]) -> tuple[Candle, ...]:
+class ValidCandles(tuple[Candle, ...]):
+    """A tuple that `validated` produced: validating it again costs nothing."""
+
+    __slots__ = ()
+
+
+def _check(candle: Candle) -> None:
+    # Chained comparisons are False for NaN, so one test per field covers sign, zero, NaN and infinity.
+    if candle.open_time.tzinfo is None:
+        raise BadPriceData("candle time without a time zone")
+    for what in ("open", "high", "low", "close"):
+        value = getattr(candle, what)
+        if not 0 < value < _INF:
+            raise BadPriceData(f"{what} {value!r} at {candle.open_time.isoformat()} is not a positive finite price")
+    for what in ("volume", "vwap"):
+        value = getattr(candle, what)
+        if not 0 <= value < _INF:
+            raise BadPriceData(f"{what} {value!r} at {candle.open_time.isoformat()} is invalid")
+
+
+def validated(candles: Iterable[Candle]) -> ValidCandles:
     """Sorted, de-duplicated candles whose prices are all positive and finite.
 
     Volume and VWAP may be zero (a candle without trades); prices may not.
+    Already-validated input is returned as is: every step of a refresh may call this.
     """
+    if isinstance(candles, ValidCandles):
+        return candles
     by_time: dict[datetime, Candle] = {}
     for candle in candles:
-        if candle.open_time.tzinfo is None:
-            raise BadPriceData("candle time without a time zone")
-        for what in ("open", "high", "low", "close"):
-            _positive_finite(getattr(candle, what), what, candle.open_time)
-        if not math.isfinite(candle.volume) or candle.volume < 0:
-            raise BadPriceData(f"volume {candle.volume!r} at {candle.open_time.isoformat()} is invalid")
-        if not math.isfinite(candle.vwap) or candle.vwap < 0:
-            raise BadPriceData(f"vwap {candle.vwap!r} at {candle.open_time.isoformat()} is invalid")
+        if not (
+            0 < candle.open < _INF
+            and 0 < candle.high < _INF
+            and 0 < candle.low < _INF
+            and 0 < candle.close < _INF
+            and 0 <= candle.volume < _INF
+            and 0 <= candle.vwap < _INF
+            and candle.open_time.tzinfo is not None
+        ):
+            _check(candle)  # raises, saying which field is wrong
         by_time[candle.open_time] = candle
-    ordered = tuple(by_time[t] for t in sorted(by_time))
-    if not ordered:
+    if not by_time:
         raise BadPriceData("empty price history")
-    return ordered
+    return ValidCandles(by_time[t] for t in sorted(by_time))
 
 
 def complete(series: CandleSeries, now: datetime) -> tuple[Candle, ...]:

@@ -97,7 +97,9 @@ def _candle(row: object) -> Candle:
     if not isinstance(row, list) or len(row) < 7:
         raise BadPriceData(f"Kraken OHLC row {row!r:.80} is not [time, open, high, low, close, vwap, volume, ...]")
     try:
-        time_s, open_, high, low, close, vwap, volume = (float(v) for v in row[:7])
+        time_s = float(row[0])
+        open_, high, low, close = float(row[1]), float(row[2]), float(row[3]), float(row[4])
+        vwap, volume = float(row[5]), float(row[6])
     except (TypeError, ValueError) as exc:
         raise BadPriceData(f"Kraken OHLC row {row!r:.80} has a non-numeric value") from exc
     if not math.isfinite(time_s):

@@ -75,8 +75,8 @@ class CoinCache:
         taken = 0
         for doc in docs:
             current = self._coins.get(doc.symbol)
-            if current is not None and not is_improvement(doc, current.doc):
-                continue
+            if current is not None and (doc == current.doc or not is_improvement(doc, current.doc)):
+                continue  # a listener replaying what is already here, or something older
             try:
                 self._coins[doc.symbol] = PreparedCoin(doc)
                 taken += 1

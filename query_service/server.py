@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,6 +111,9 @@ async def load_and_follow(
             retry_s = min(retry_s * 2, 30.0)
     service.cache.update(docs)
     service.cache.loaded = True
+    # The cache lives as long as the process: keep the collector from rescanning it on every request burst.
+    gc.collect()
+    gc.freeze()
     service.subscription = feed.watch(service.cache.take, service.cache.set_connected)
     await service.set_serving(True)
     log.info("cache loaded: %d coins; SERVING", len(service.cache))
