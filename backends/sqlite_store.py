@@ -42,6 +42,7 @@ class SQLiteCoinStore:
         self.poll_interval_s = poll_interval_s
         self._db = ThreadConnections(path, SCHEMA)
         self._watchers: list[SQLiteWatcher] = []
+        self._loaded_seq = 0
 
     def get(self, symbol: str) -> CoinDocument | None:
         """The stored document of `symbol`, if any."""
@@ -103,16 +104,20 @@ class SQLiteCoinStore:
         return None if row is None else (str(row[0]), datetime.fromtimestamp(row[1], tz=UTC))
 
     def load_all(self) -> list[CoinDocument]:
-        """Every readable document (corrupt rows are logged and skipped)."""
+        """Every readable document (corrupt rows are logged and skipped).
+
+        Remembers the newest write it saw, so a later watch() starts after it instead of replaying it all.
+        """
         with translated(f"cannot read {self.path}"):
-            rows = self._db.get().execute("SELECT symbol, doc FROM coins ORDER BY symbol").fetchall()
-        return [doc for symbol, raw in rows if (doc := parse_row(symbol, raw)) is not None]
+            rows = self._db.get().execute("SELECT symbol, doc, seq FROM coins ORDER BY symbol").fetchall()
+        self._loaded_seq = max((int(seq) for _, _, seq in rows), default=0)
+        return [doc for symbol, raw, _ in rows if (doc := parse_row(symbol, raw)) is not None]
 
     def watch(
         self, on_change: Callable[[list[CoinDocument]], None], on_health: Callable[[bool], None]
     ) -> SQLiteWatcher:
-        """Poll for writes in a daemon thread; the first call carries every current document."""
-        watcher = SQLiteWatcher(self.path, self.poll_interval_s, on_change, on_health)
+        """Poll for writes in a daemon thread; the first call carries every document load_all() did not return."""
+        watcher = SQLiteWatcher(self.path, self.poll_interval_s, on_change, on_health, start_seq=self._loaded_seq)
         self._watchers.append(watcher)
         watcher.start()
         return watcher

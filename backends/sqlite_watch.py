@@ -28,12 +28,14 @@ class SQLiteWatcher:
         poll_interval_s: float,
         on_change: Callable[[list[CoinDocument]], None],
         on_health: Callable[[bool], None],
+        start_seq: int = 0,
     ) -> None:
         self.path = path
         self.poll_interval_s = poll_interval_s
         self.on_change = on_change
         self.on_health = on_health
-        self.last_seq = 0  # 0: the first poll delivers every document, so nothing written before watch() is missed
+        # Writes after start_seq are delivered; 0 delivers every document, so nothing is missed.
+        self.last_seq = start_seq
         self.healthy = True
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-coin-watch", daemon=True)

@@ -37,8 +37,8 @@ class PriceSource(Protocol):
         """The USD pair of `symbol`; UnknownSymbol if the exchange has none."""
         ...
 
-    def candles(self, pair: Pair, interval_minutes: int) -> CandleSeries:
-        """The candles the exchange has for `pair` at `interval_minutes`, oldest first."""
+    def candles(self, pair: Pair, interval_minutes: int, since: datetime | None = None) -> CandleSeries:
+        """The candles the exchange has for `pair` at `interval_minutes`, oldest first; only newer than `since`."""
         ...
 
 

@@ -64,7 +64,8 @@ class LastMonth:
 
     @property
     def mean_close(self) -> float:
-        return statistics.fmean(self.closes)
+        # Clamped: rounding can put the float mean of equal closes a hair above the best close.
+        return min(max(statistics.fmean(self.closes), self.worst_close), self.best_close)
 
     @property
     def best_close(self) -> float:

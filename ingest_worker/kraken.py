@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -98,8 +99,7 @@ def _candle(row: object) -> Candle:
         raise BadPriceData(f"Kraken OHLC row {row!r:.80} is not [time, open, high, low, close, vwap, volume, ...]")
     try:
         time_s = float(row[0])
-        open_, high, low, close = float(row[1]), float(row[2]), float(row[3]), float(row[4])
-        vwap, volume = float(row[5]), float(row[6])
+        open_, high, low, close, vwap, volume = map(float, row[1:7])
     except (TypeError, ValueError) as exc:
         raise BadPriceData(f"Kraken OHLC row {row!r:.80} has a non-numeric value") from exc
     if not math.isfinite(time_s):
@@ -169,9 +169,12 @@ class KrakenPriceSource:
                 return pair
         raise UnknownSymbol(f"Kraken has no USD pair for {wanted}")
 
-    def candles(self, pair: Pair, interval_minutes: int) -> CandleSeries:
-        """The (at most 720) newest candles; the last one is unfinished, `last_committed` says which are final."""
-        result = self._get("OHLC", {"pair": pair.name, "interval": str(interval_minutes)}, pair.name)
+    def candles(self, pair: Pair, interval_minutes: int, since: datetime | None = None) -> CandleSeries:
+        """The (at most 720) newest candles, opened after `since` if given; the last one is unfinished."""
+        params = {"pair": pair.name, "interval": str(interval_minutes)}
+        if since is not None:
+            params["since"] = str(int(since.timestamp()))
+        result = self._get("OHLC", params, pair.name)
         return series_from(result, interval_minutes)
 
     def close(self) -> None:

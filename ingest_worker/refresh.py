@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from common.candles import DAILY_MINUTES, FIFTEEN_DAY_MINUTES, WEEKLY_MINUTES
+from common.candles import DAILY_MINUTES, FIFTEEN_DAY_MINUTES, WEEKLY_MINUTES, CandleSeries, complete
 from common.coin import build_document, needs_coarser_history
 from common.document import CoinDocument, same_facts
-from common.ports import CoinStore, PriceSource
+from common.errors import BadPriceData
+from common.ports import CoinStore, Pair, PriceSource
 
 log = logging.getLogger(__name__)
+# The 30-day window plus the unfinished day and a margin for an exchange that lags a day or two.
+DAILY_LOOKBACK = timedelta(days=33)
 
 
 def refresh_coin(
@@ -35,7 +38,7 @@ def refresh_coin(
     known = existing.listing if existing is not None and not force and existing.pair == pair.name else None
     weekly = source.candles(pair, WEEKLY_MINUTES)
     coarse = source.candles(pair, FIFTEEN_DAY_MINUTES) if needs_coarser_history(weekly, known) else None
-    daily = source.candles(pair, DAILY_MINUTES)
+    daily = _recent_daily(source, pair, now)
     doc = build_document(
         symbol=symbol,
         exchange=exchange,
@@ -55,3 +58,18 @@ def refresh_coin(
     else:
         log.warning("kept the stored %s document: it is newer than what %s returned", symbol, exchange)
     return doc
+
+
+def _recent_daily(source: PriceSource, pair: Pair, now: datetime) -> CandleSeries:
+    """Only the last month of daily candles is needed: asking for just those keeps the answer small.
+
+    A coin that has not traded for a month gets its whole daily history instead, so it is
+    still answered (marked stale) rather than failed.
+    """
+    try:
+        recent = source.candles(pair, DAILY_MINUTES, since=now - DAILY_LOOKBACK)
+        if complete(recent, now):
+            return recent
+    except BadPriceData:
+        pass  # nothing in the lookback window
+    return source.candles(pair, DAILY_MINUTES)

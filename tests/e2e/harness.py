@@ -15,6 +15,9 @@ from typing import TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from delos.v1 import lambo_pb2 as pb
+from delos.v1 import lambo_pb2_grpc as pb_grpc
+
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 
@@ -107,3 +110,16 @@ def is_serving(target: str) -> bool:
     with grpc.insecure_channel(target) as channel:
         reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
         return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def answered(target: str, symbol: str, investment_usd: float = 1000) -> pb.AskLamboResponse | None:
+    """The AskLambo answer, or None while the coin is NOT_FOUND (not cached yet); other errors raise."""
+    with grpc.insecure_channel(target) as channel:
+        try:
+            return pb_grpc.LamboServiceStub(channel).AskLambo(
+                pb.AskLamboRequest(symbol=symbol, investment_usd=investment_usd), timeout=5
+            )
+        except grpc.RpcError as exc:
+            if exc.code() is grpc.StatusCode.NOT_FOUND:
+                return None
+            raise

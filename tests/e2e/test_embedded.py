@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -15,19 +13,11 @@ import pytest
 from delos.legacy import api_pb2, api_pb2_grpc
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
-from fake_exchange import FakeKraken, sample_market
+from fake_exchange import FakeKraken
 from tests.e2e.expected import expected_for
-from tests.e2e.harness import DelosProcess, delos_env, free_port, is_serving, run_cli, wait_for
+from tests.e2e.harness import DelosProcess, answered, delos_env, free_port, is_serving, run_cli, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
-
-
-@pytest.fixture
-def exchange() -> Iterator[FakeKraken]:
-    fake = FakeKraken(sample_market(datetime.now(UTC)))
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -42,22 +32,6 @@ def env(exchange: FakeKraken, tmp_path: Path) -> dict[str, str]:
             "PORT": str(free_port()),
         }
     )
-
-
-def ask(target: str, symbol: str, investment: float) -> pb.AskLamboResponse:
-    with grpc.insecure_channel(target) as channel:
-        return pb_grpc.LamboServiceStub(channel).AskLambo(
-            pb.AskLamboRequest(symbol=symbol, investment_usd=investment), timeout=5
-        )
-
-
-def answered(target: str, symbol: str) -> pb.AskLamboResponse | None:
-    try:
-        return ask(target, symbol, 1000)
-    except grpc.RpcError as exc:
-        if exc.code() is grpc.StatusCode.NOT_FOUND:
-            return None
-        raise
 
 
 def test_publish_refresh_and_ask_both_apis_across_real_processes(

@@ -7,7 +7,6 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -17,20 +16,12 @@ from google.cloud import firestore, pubsub_v1
 from backends.pubsub_queue import ensure_topic_and_subscription
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
-from fake_exchange import FakeKraken, Fault, sample_market
+from fake_exchange import FakeKraken, Fault
 from tests.e2e.expected import expected_for
-from tests.e2e.harness import DelosProcess, delos_env, free_port, is_serving, run_cli, wait_for
+from tests.e2e.harness import DelosProcess, answered, delos_env, free_port, is_serving, run_cli, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 TOPIC, SUBSCRIPTION = "delos-refresh", "delos-ingest"
-
-
-@pytest.fixture
-def exchange() -> Iterator[FakeKraken]:
-    fake = FakeKraken(sample_market(datetime.now(UTC)))
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -64,18 +55,6 @@ def publish(project: str, body: dict[str, object]) -> None:
         client.publish(client.topic_path(project, TOPIC), json.dumps(body).encode()).result(timeout=10)
     finally:
         client.stop()
-
-
-def answered(target: str, symbol: str) -> pb.AskLamboResponse | None:
-    with grpc.insecure_channel(target) as channel:
-        try:
-            return pb_grpc.LamboServiceStub(channel).AskLambo(
-                pb.AskLamboRequest(symbol=symbol, investment_usd=1000), timeout=5
-            )
-        except grpc.RpcError as exc:
-            if exc.code() is grpc.StatusCode.NOT_FOUND:
-                return None
-            raise
 
 
 def listed(target: str) -> set[str]:

@@ -11,14 +11,12 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 from google.cloud import firestore
 
 from backends.firestore_store import FirestoreCoinStore
 from delos.v1 import lambo_pb2 as pb
-from delos.v1 import lambo_pb2_grpc as pb_grpc
-from tests.e2e.harness import wait_for
+from tests.e2e.harness import answered, wait_for
 from tests.emulators import GCLOUD_MISSING, free_port, start, stop, wait_until_ready
 from tests.faults.helpers import InProcessServer, fresh_document
 
@@ -62,20 +60,8 @@ def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulat
     running.stop()
 
 
-def ask(target: str, symbol: str) -> pb.AskLamboResponse | None:
-    with grpc.insecure_channel(target) as channel:
-        try:
-            return pb_grpc.LamboServiceStub(channel).AskLambo(
-                pb.AskLamboRequest(symbol=symbol, investment_usd=1000), timeout=5
-            )
-        except grpc.RpcError as exc:
-            if exc.code() is grpc.StatusCode.NOT_FOUND:
-                return None
-            raise
-
-
 def stale_answer(target: str, symbol: str) -> pb.AskLamboResponse | None:
-    answer = ask(target, symbol)
+    answer = answered(target, symbol)
     return answer if answer is not None and answer.stale else None
 
 
@@ -85,7 +71,7 @@ def test_firestore_outage_answers_stale_from_memory_then_catches_up(emulator: Em
     store.save_if_better(fresh_document("BTC"))
     server = InProcessServer(feed=store)
     try:
-        first = ask(server.target, "BTC")
+        first = answered(server.target, "BTC")
         assert first is not None and first.stale is False
 
         emulator.stop()
@@ -95,9 +81,9 @@ def test_firestore_outage_answers_stale_from_memory_then_catches_up(emulator: Em
         emulator.start()  # back, and empty: a worker writes again
         writer = FirestoreCoinStore(firestore.Client(project=PROJECT))
         wait_for(lambda: writer.save_if_better(fresh_document("ETH")), 30, "the store to take writes again")
-        recovered = wait_for(lambda: ask(server.target, "ETH"), 45, "the document written after recovery")
+        recovered = wait_for(lambda: answered(server.target, "ETH"), 45, "the document written after recovery")
         assert recovered.stale is False
-        wait_for(lambda: (answer := ask(server.target, "BTC")) is not None and not answer.stale, 10, "BTC fresh")
+        wait_for(lambda: (answer := answered(server.target, "BTC")) is not None and not answer.stale, 10, "BTC fresh")
     finally:
         server.close()
         store.close()

@@ -45,12 +45,15 @@ class FakePriceSource:
             raise UnknownSymbol(f"no USD pair for {symbol}")
         return Pair(symbol, f"{symbol}USD")
 
-    def candles(self, pair: Pair, interval_minutes: int) -> CandleSeries:
+    def candles(self, pair: Pair, interval_minutes: int, since: datetime | None = None) -> CandleSeries:
         self.calls.append((pair.symbol, interval_minutes))
         pending = self.failures.get(pair.symbol)
         if pending:
             raise pending.pop(0)
-        return self.series_by_symbol[pair.symbol][interval_minutes]
+        found = self.series_by_symbol[pair.symbol][interval_minutes]
+        if since is None:
+            return found
+        return CandleSeries(interval_minutes, tuple(c for c in found.candles if c.open_time > since))
 
 
 def coin_series(listed: datetime, now: datetime, first_price: float, growth_per_day: float) -> dict[int, CandleSeries]:

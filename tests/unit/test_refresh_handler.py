@@ -159,3 +159,23 @@ def test_an_older_answer_from_the_exchange_never_replaces_a_newer_document(sourc
     handler_for(source, store)(delivery({"symbols": ["BTC"]}))
     assert store.docs["BTC"] is newer
     assert replace(newer).as_of == datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def test_a_coin_quiet_for_months_is_still_refreshed_from_its_whole_daily_history() -> None:
+    quiet_since = NOW - timedelta(days=90)
+    delisted = coin_series(LISTED, quiet_since, first_price=3.0, growth_per_day=0.0)
+    source = FakePriceSource({"OLD": delisted})
+    store = InMemoryCoinStore()
+    assert handler_for(source, store)(delivery({"symbols": ["OLD"]})) is Verdict.ACK
+    doc = store.docs["OLD"]
+    # Its last daily candle (open on the day it went quiet) is long finished: the month ends the next day.
+    assert doc.as_of == quiet_since.replace(hour=0, minute=0) + timedelta(days=1)
+    assert doc.last_month.candles == 30
+    assert source.calls.count(("OLD", DAILY_MINUTES)) == 2  # the short answer was empty; the full one was read
+
+
+def test_the_daily_request_asks_only_for_the_last_weeks(source: FakePriceSource) -> None:
+    store = InMemoryCoinStore()
+    handler_for(source, store)(delivery({"symbols": ["BTC"]}))
+    assert source.calls.count(("BTC", DAILY_MINUTES)) == 1
+    assert store.docs["BTC"].last_month.candles == 30

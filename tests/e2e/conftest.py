@@ -1,0 +1,19 @@
+"""Fixtures shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from fake_exchange import FakeKraken, sample_market
+
+
+@pytest.fixture
+def exchange() -> Iterator[FakeKraken]:
+    """A loopback exchange speaking Kraken's format, over the sample market of today."""
+    fake = FakeKraken(sample_market(datetime.now(UTC)))
+    fake.start()
+    yield fake
+    fake.stop()
