@@ -109,12 +109,10 @@ def complete(series: CandleSeries, now: datetime) -> tuple[Candle, ...]:
 
     Kraken's last entry is always the current, unfinished candle; it must never count.
     """
-    return tuple(
-        c
-        for c in series.candles
-        if c.close_time(series.interval_minutes) <= now
-        and (series.last_committed is None or c.open_time <= series.last_committed)
-    )
+    latest_open = now - timedelta(minutes=series.interval_minutes)
+    if series.last_committed is not None:
+        latest_open = min(latest_open, series.last_committed)
+    return tuple(c for c in series.candles if c.open_time <= latest_open)
 
 
 def closes(candles: Sequence[Candle]) -> tuple[float, ...]:

@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -95,16 +95,16 @@ def usd_pairs_from(result: Mapping[str, Any]) -> tuple[Pair, ...]:
 
 
 def _candle(row: object) -> Candle:
-    if not isinstance(row, list) or len(row) < 7:
-        raise BadPriceData(f"Kraken OHLC row {row!r:.80} is not [time, open, high, low, close, vwap, volume, ...]")
+    # Runs for every entry of every answer, so the checks ride on the conversions' own errors.
     try:
-        time_s = float(row[0])
-        open_, high, low, close, vwap, volume = map(float, row[1:7])
-    except (TypeError, ValueError) as exc:
-        raise BadPriceData(f"Kraken OHLC row {row!r:.80} has a non-numeric value") from exc
-    if not math.isfinite(time_s):
-        raise BadPriceData(f"Kraken OHLC row {row!r:.80} has no valid time")
-    return Candle(utc_from_unix(time_s), open_, high, low, close, vwap, volume)
+        if not isinstance(row, list):
+            raise TypeError("not a list")
+        time_s, open_, high, low, close, vwap, volume = map(float, row[:7])
+        return Candle(datetime.fromtimestamp(time_s, UTC), open_, high, low, close, vwap, volume)
+    except (TypeError, ValueError, KeyError, OverflowError, OSError) as exc:
+        raise BadPriceData(
+            f"Kraken OHLC row {row!r:.80} is not [time, open, high, low, close, vwap, volume, ...] of numbers"
+        ) from exc
 
 
 def series_from(result: Mapping[str, Any], interval_minutes: int) -> CandleSeries:
