@@ -2,7 +2,9 @@
 
 Handlers map the errors they expect (see errors.py); this catches what they do
 not, such as arithmetic failing on a document, which grpc would otherwise
-report as UNKNOWN with the exception's text in the status details.
+report as UNKNOWN with the exception's text in the status details. Requests
+whose bytes are not the expected message get INVALID_ARGUMENT the same way:
+left to grpc, a parse failure is UNKNOWN with protobuf's error text.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import DecodeError, Message
 
 log = logging.getLogger(__name__)
 
@@ -22,15 +26,46 @@ GENERIC_MESSAGE = "internal error; it has been logged"
 Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
-def guard_methods(servicer: object, service: ServiceDescriptor) -> None:
-    """Wrap each of `service`'s methods on `servicer`; call before registering it (bound once, not per call)."""
-    for name in service.methods_by_name:
-        setattr(servicer, name, _guarded(getattr(servicer, name), f"{service.full_name}/{name}"))
+class _Unparsable:
+    """Stands for a request whose bytes did not parse."""
 
 
-def _guarded(method: Handler, rpc: str) -> Handler:
+UNPARSABLE = _Unparsable()
+
+
+def _lenient(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    def deserialize(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except DecodeError:
+            return UNPARSABLE
+
+    return deserialize
+
+
+def add_guarded_service(server: grpc.aio.Server, servicer: object, service: ServiceDescriptor) -> None:
+    """Register `servicer`'s unary methods for `service`, each wrapped once (nothing added per call)."""
+    handlers = {}
+    for method in service.methods:
+        request_type = message_factory.GetMessageClass(method.input_type)
+        handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+            _guarded(getattr(servicer, method.name), f"{service.full_name}/{method.name}", method.input_type.name),
+            request_deserializer=_lenient(request_type.FromString),
+            response_serializer=_serialize,
+        )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
+    server.add_registered_method_handlers(service.full_name, handlers)  # type: ignore[attr-defined]
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+def _guarded(method: Handler, rpc: str, request_name: str) -> Handler:
     @functools.wraps(method)
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        if request is UNPARSABLE:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the request is not a valid {request_name} message")
         try:
             return await method(request, context)
         except grpc.aio.AbortError:  # the handler chose its status already

@@ -16,11 +16,9 @@ from grpc_reflection.v1alpha import reflection
 from common.errors import DelosError
 from common.ports import CoinFeed, Subscription
 from delos.legacy import api_pb2 as legacy_pb
-from delos.legacy import api_pb2_grpc as legacy_grpc
 from delos.v1 import lambo_pb2 as pb
-from delos.v1 import lambo_pb2_grpc as pb_grpc
 from query_service.cache import CoinCache
-from query_service.guard import guard_methods
+from query_service.guard import add_guarded_service
 from query_service.legacy import LegacyApiServicer
 from query_service.servicer import LamboServicer
 
@@ -77,10 +75,8 @@ async def start(host: str, port: int, cache: CoinCache | None = None) -> QuerySe
     server = grpc.aio.server(options=SERVER_OPTIONS, maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS)
     servicer = LamboServicer(cache)
     legacy = LegacyApiServicer(cache)
-    guard_methods(servicer, pb.DESCRIPTOR.services_by_name["LamboService"])
-    guard_methods(legacy, legacy_pb.DESCRIPTOR.services_by_name["API"])
-    pb_grpc.add_LamboServiceServicer_to_server(servicer, server)
-    legacy_grpc.add_APIServicer_to_server(legacy, server)
+    add_guarded_service(server, servicer, pb.DESCRIPTOR.services_by_name["LamboService"])
+    add_guarded_service(server, legacy, legacy_pb.DESCRIPTOR.services_by_name["API"])
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
