@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
+from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -50,41 +51,37 @@ def last_month_message(month: LastMonth) -> pb.LastMonth:
     )
 
 
+def _coin_fields(doc: CoinDocument) -> dict[str, Any]:
+    """The fields Coin and AskLamboResponse share, by their common names."""
+    return {
+        "symbol": doc.symbol,
+        "exchange": doc.exchange,
+        "pair": doc.pair,
+        "listing_date": timestamp(doc.listing.date),
+        "listing_price_usd": doc.listing.price_usd,
+        "listing_interval_minutes": doc.listing.interval_minutes,
+        "last_month": last_month_message(doc.last_month),
+        "as_of": timestamp(doc.as_of),
+        "computed_at": timestamp(doc.computed_at),
+        "sample_data": doc.sample_data,
+    }
+
+
 def coin_message(doc: CoinDocument) -> pb.Coin:
     """The Coin message for GetCoin, without the per-request `stale` flag."""
     return pb.Coin(
-        symbol=doc.symbol,
-        exchange=doc.exchange,
-        pair=doc.pair,
-        listing_date=timestamp(doc.listing.date),
-        listing_price_usd=doc.listing.price_usd,
-        listing_interval_minutes=doc.listing.interval_minutes,
+        **_coin_fields(doc),
         listing_may_be_truncated=doc.listing.may_be_truncated,
-        last_month=last_month_message(doc.last_month),
-        as_of=timestamp(doc.as_of),
-        computed_at=timestamp(doc.computed_at),
         history=[
             pb.PricePoint(time=Timestamp(seconds=t), close_usd=c)
             for t, c in zip(doc.history_times, doc.history_closes, strict=True)
         ],
-        sample_data=doc.sample_data,
     )
 
 
 def answer_template(doc: CoinDocument) -> pb.AskLamboResponse:
     """The parts of an AskLambo answer that depend only on the coin, built once per document."""
-    return pb.AskLamboResponse(
-        symbol=doc.symbol,
-        exchange=doc.exchange,
-        pair=doc.pair,
-        listing_date=timestamp(doc.listing.date),
-        listing_price_usd=doc.listing.price_usd,
-        listing_interval_minutes=doc.listing.interval_minutes,
-        last_month=last_month_message(doc.last_month),
-        as_of=timestamp(doc.as_of),
-        computed_at=timestamp(doc.computed_at),
-        sample_data=doc.sample_data,
-    )
+    return pb.AskLamboResponse(**_coin_fields(doc))
 
 
 def graph_data(doc: CoinDocument) -> str:

@@ -11,6 +11,7 @@ from common.candles import DAILY_MINUTES, Candle, CandleSeries
 from common.document import CoinDocument, is_improvement
 from common.errors import DelosError, UnknownSymbol
 from common.ports import Delivery, Pair, Verdict
+from common.prices import LastMonth, Listing
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -107,3 +108,19 @@ class RecordingQueue:
 
     def consume(self, handler: Callable[[Delivery], Verdict], stop: threading.Event) -> None:
         raise NotImplementedError("publish-only fake")
+
+
+def month_coin(listing_price: float, closes: tuple[float, ...], as_of: datetime) -> CoinDocument:
+    """An ETH document listed at `listing_price` whose last month holds `closes`, one a day up to `as_of`."""
+    day = timedelta(days=1)
+    close_times = tuple(as_of - day * (len(closes) - i) for i in range(len(closes)))
+    return CoinDocument(
+        symbol="ETH",
+        exchange="kraken",
+        pair="XETHZUSD",
+        listing=Listing(datetime(2016, 1, 7, tzinfo=UTC), listing_price, 10080, may_be_truncated=False),
+        last_month=LastMonth(start=as_of - 30 * day, end=as_of, close_times=close_times, closes=closes),
+        history_times=[],
+        history_closes=[],
+        computed_at=as_of,
+    )

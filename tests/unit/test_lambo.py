@@ -9,7 +9,7 @@ from freezegun import freeze_time
 
 from common.document import CoinDocument
 from common.lambo import LAMBO_PRICE_USD, SellChoice, ask, is_stale, sell_price, verdict
-from common.prices import LastMonth, Listing
+from tests.unit.fakes import month_coin
 
 DAY = timedelta(days=1)
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
@@ -18,17 +18,7 @@ FRESH = AS_OF + timedelta(hours=6)
 
 def coin(listing_price: float = 0.5, closes: tuple[float, ...] = (2.0, 8.0, 4.0, 6.0)) -> CoinDocument:
     """Listed at `listing_price`; last month closes mean 5, best 8, worst 2, latest 6 by default."""
-    close_times = tuple(AS_OF - DAY * (len(closes) - i) for i in range(len(closes)))
-    return CoinDocument(
-        symbol="ETH",
-        exchange="kraken",
-        pair="XETHZUSD",
-        listing=Listing(datetime(2016, 1, 7, tzinfo=UTC), listing_price, 10080, may_be_truncated=False),
-        last_month=LastMonth(start=AS_OF - 30 * DAY, end=AS_OF, close_times=close_times, closes=closes),
-        history_times=[],
-        history_closes=[],
-        computed_at=AS_OF,
-    )
+    return month_coin(listing_price, closes, AS_OF)
 
 
 def test_the_default_lambo_costs_200000_usd() -> None:

@@ -16,8 +16,9 @@ from common.document import CoinDocument, from_dict, to_dict
 from common.errors import BadPriceData, InvalidMessage, InvalidRequest
 from common.lambo import SellChoice, ask
 from common.messages import RefreshRequest, decode, encode
-from common.prices import LastMonth, Listing, last_month_from
+from common.prices import Listing, last_month_from
 from common.symbols import normalize_symbol
+from tests.unit.fakes import month_coin
 
 DAY = timedelta(days=1)
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
@@ -31,17 +32,7 @@ symbols = st.from_regex(r"[A-Z0-9]{2,12}", fullmatch=True)
 
 
 def coin(listing_price: float, closes: tuple[float, ...]) -> CoinDocument:
-    close_times = tuple(AS_OF - DAY * (len(closes) - i) for i in range(len(closes)))
-    return CoinDocument(
-        symbol="ETH",
-        exchange="kraken",
-        pair="XETHZUSD",
-        listing=Listing(datetime(2016, 1, 7, tzinfo=UTC), listing_price, 10080, may_be_truncated=False),
-        last_month=LastMonth(start=AS_OF - 30 * DAY, end=AS_OF, close_times=close_times, closes=closes),
-        history_times=[],
-        history_closes=[],
-        computed_at=AS_OF,
-    )
+    return month_coin(listing_price, closes, AS_OF)
 
 
 @given(listing=prices, closes=month_closes, investment=amounts, factor=st.floats(min_value=0.001, max_value=1000))
