@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -113,8 +113,3 @@ def complete(series: CandleSeries, now: datetime) -> tuple[Candle, ...]:
     if series.last_committed is not None:
         latest_open = min(latest_open, series.last_committed)
     return tuple(c for c in series.candles if c.open_time <= latest_open)
-
-
-def closes(candles: Sequence[Candle]) -> tuple[float, ...]:
-    """Closing prices, oldest first."""
-    return tuple(c.close for c in candles)

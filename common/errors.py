@@ -6,6 +6,7 @@ decides ack/nack by class in one function):
     DelosError
     ├── InvalidRequest        bad user input            -> INVALID_ARGUMENT
     ├── NotCached             coin not in the cache yet -> NOT_FOUND
+    ├── NotReady              cache still loading       -> UNAVAILABLE
     ├── InvalidMessage        poison refresh message    -> logged, acked, dropped
     ├── UnknownSymbol         exchange has no USD pair  -> coin marked failed, no retry
     ├── BadPriceData          exchange data unusable    -> coin marked failed, no retry
@@ -27,6 +28,10 @@ class InvalidRequest(DelosError):
 
 class NotCached(DelosError):
     """The coin is valid but has no cached document yet."""
+
+
+class NotReady(DelosError):
+    """The service has not finished loading what it answers from; retry shortly."""
 
 
 class InvalidMessage(DelosError):

@@ -34,6 +34,37 @@ def sell_price(month: LastMonth, choice: SellChoice) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class Trade:
+    """Buying at the listing price and selling at `sell_price_usd`; all amounts in USD."""
+
+    coins_bought: float
+    proceeds_usd: float
+    profit_usd: float
+    growth_factor: float
+    lambos: float
+    can_buy_lambo: bool
+    breakeven_investment_usd: float
+
+
+def trade(listing_price_usd: float, sell_price_usd: float, investment_usd: float, lambo_price_usd: float) -> Trade:
+    """The lambo arithmetic, once: every API answers with it.
+
+    Amounts must already be validated (positive, finite): see common.money.
+    """
+    coins_bought = investment_usd / listing_price_usd
+    proceeds = coins_bought * sell_price_usd
+    return Trade(
+        coins_bought=coins_bought,
+        proceeds_usd=proceeds,
+        profit_usd=proceeds - investment_usd,
+        growth_factor=proceeds / investment_usd,
+        lambos=proceeds / lambo_price_usd,
+        can_buy_lambo=proceeds >= lambo_price_usd,
+        breakeven_investment_usd=lambo_price_usd * listing_price_usd / sell_price_usd,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class LamboAnswer:
     """The answer to one question; all amounts in USD."""
 
@@ -83,23 +114,21 @@ def ask(
 
     Amounts must already be validated (positive, finite): see common.money.
     """
-    coins_bought = investment_usd / coin.listing.price_usd
     price = sell_price(coin.last_month, sell)
-    proceeds = coins_bought * price
-    lambos = proceeds / lambo_price_usd
+    done = trade(coin.listing.price_usd, price, investment_usd, lambo_price_usd)
     return LamboAnswer(
         coin=coin,
         investment_usd=investment_usd,
         lambo_price_usd=lambo_price_usd,
         sell=sell,
-        coins_bought=coins_bought,
+        coins_bought=done.coins_bought,
         sell_price_usd=price,
-        proceeds_usd=proceeds,
-        profit_usd=proceeds - investment_usd,
-        growth_factor=proceeds / investment_usd,
-        lambos=lambos,
-        can_buy_lambo=proceeds >= lambo_price_usd,
-        breakeven_investment_usd=lambo_price_usd * coin.listing.price_usd / price,
+        proceeds_usd=done.proceeds_usd,
+        profit_usd=done.profit_usd,
+        growth_factor=done.growth_factor,
+        lambos=done.lambos,
+        can_buy_lambo=done.can_buy_lambo,
+        breakeven_investment_usd=done.breakeven_investment_usd,
         stale=is_stale(coin.as_of, now),
-        verdict=verdict(coin.symbol, investment_usd, proceeds, lambos, lambo_price_usd),
+        verdict=verdict(coin.symbol, investment_usd, done.proceeds_usd, done.lambos, lambo_price_usd),
     )

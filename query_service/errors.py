@@ -6,11 +6,12 @@ from collections.abc import Mapping
 
 import grpc
 
-from common.errors import DelosError, InvalidRequest, NotCached
+from common.errors import DelosError, InvalidRequest, NotCached, NotReady
 
 STATUS_FOR: Mapping[type[DelosError], grpc.StatusCode] = {
     InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
     NotCached: grpc.StatusCode.NOT_FOUND,
+    NotReady: grpc.StatusCode.UNAVAILABLE,
 }
 
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import grpc
 
-from common.errors import InvalidRequest
-from common.lambo import LAMBO_PRICE_USD, SellChoice
+from common.errors import DelosError, InvalidRequest
+from common.lambo import LAMBO_PRICE_USD, SellChoice, trade
 from delos.legacy import api_pb2 as legacy_pb
 from delos.legacy import api_pb2_grpc as legacy_grpc
 from query_service.cache import CoinCache
@@ -35,17 +35,15 @@ class LegacyApiServicer(legacy_grpc.APIServicer):
             coin = cached_coin(self.cache, request.symbol)
             if request.investment <= 0:
                 raise InvalidRequest(f"investment must be a positive whole number of USD, got {request.investment}")
-        except Exception as exc:
+        except DelosError as exc:
             await abort(context, exc)
             raise
-        investment = float(request.investment)
-        coins = investment / coin.doc.listing.price_usd
-        proceeds = coins * coin.sell_prices[SellChoice.MEAN]
+        done = trade(coin.doc.listing.price_usd, coin.sell_prices[SellChoice.MEAN], request.investment, LAMBO_PRICE_USD)
         message = {
-            "NUMBERCOINS": coins,
-            "PROFIT": proceeds - investment,
-            "GROWTHFACTOR": proceeds / investment,
-            "LAMBOS": proceeds / LAMBO_PRICE_USD,
+            "NUMBERCOINS": done.coins_bought,
+            "PROFIT": done.profit_usd,
+            "GROWTHFACTOR": done.growth_factor,
+            "LAMBOS": done.lambos,
             "INVESTMENT": request.investment,
             "SYMBOL": coin.doc.symbol,
             "GENERATIONDATE": datetime.now(UTC).isoformat(timespec="seconds"),

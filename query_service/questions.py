@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import time
 
-from common.errors import DelosError, NotCached
+from common.errors import NotCached, NotReady
 from common.symbols import normalize_symbol
 from query_service.cache import CoinCache, PreparedCoin
 
 STALE_AFTER_S = 3 * 86400.0
-
-
-class CacheLoading(DelosError):
-    """The cache has not finished its first load."""
 
 
 def cached_coin(cache: CoinCache, raw_symbol: object) -> PreparedCoin:
@@ -21,7 +17,7 @@ def cached_coin(cache: CoinCache, raw_symbol: object) -> PreparedCoin:
     coin = cache.get(symbol)
     if coin is None:
         if not cache.loaded:
-            raise CacheLoading("the cache is still loading; retry in a moment")
+            raise NotReady("the cache is still loading; retry in a moment")
         raise NotCached(
             f"{symbol} is not cached yet: request it with `delos publish {symbol}` "
             f'(or publish {{"symbols": ["{symbol}"]}} to the refresh topic), then ask again'

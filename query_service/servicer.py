@@ -8,28 +8,25 @@ from collections import Counter
 import grpc
 
 from common.errors import DelosError
-from common.lambo import LAMBO_PRICE_USD, verdict
+from common.lambo import LAMBO_PRICE_USD, trade, verdict
 from common.money import validate_amount
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
 from query_service import convert
 from query_service.cache import CoinCache
 from query_service.errors import status_for
-from query_service.questions import CacheLoading, cached_coin, is_stale
+from query_service.guard import GENERIC_MESSAGE
+from query_service.questions import cached_coin, is_stale
 
 log = logging.getLogger(__name__)
 
 
-async def abort(context: grpc.aio.ServicerContext[object, object], error: Exception) -> None:
-    """End the call with the status for `error`; never leaks an unexpected error's text."""
-    if isinstance(error, CacheLoading):
-        await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
-    if isinstance(error, DelosError):
-        code = status_for(error)
-        if code is not grpc.StatusCode.INTERNAL:
-            await context.abort(code, str(error))
-    log.error("unexpected error answering a request", exc_info=error)
-    await context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
+async def abort(context: grpc.aio.ServicerContext[object, object], error: DelosError) -> None:
+    """End the call with the status of a domain error (anything else is the guard's: see guard.py)."""
+    code = status_for(error)
+    if code is grpc.StatusCode.INTERNAL:
+        log.error("unmapped domain error answering a request", exc_info=error)
+    await context.abort(code, str(error) if code is not grpc.StatusCode.INTERNAL else GENERIC_MESSAGE)
 
 
 class LamboServicer(pb_grpc.LamboServiceServicer):
@@ -53,28 +50,25 @@ class LamboServicer(pb_grpc.LamboServiceServicer):
                 else LAMBO_PRICE_USD
             )
             choice = convert.sell_choice(request.sell)
-        except Exception as exc:
+        except DelosError as exc:
             await abort(context, exc)
             raise  # unreachable: abort raises
-        listing = coin.doc.listing.price_usd
         price = coin.sell_prices[choice]
-        coins_bought = investment / listing
-        proceeds = coins_bought * price
-        lambos = proceeds / lambo_price
+        done = trade(coin.doc.listing.price_usd, price, investment, lambo_price)
         response = pb.AskLamboResponse()
         response.CopyFrom(coin.template)
-        response.coins_bought = coins_bought
+        response.coins_bought = done.coins_bought
         response.sell_price_usd = price
         response.sell = request.sell or pb.SELL_PRICE_MEAN_CLOSE
-        response.proceeds_usd = proceeds
-        response.profit_usd = proceeds - investment
-        response.growth_factor = proceeds / investment
+        response.proceeds_usd = done.proceeds_usd
+        response.profit_usd = done.profit_usd
+        response.growth_factor = done.growth_factor
         response.lambo_price_usd = lambo_price
-        response.lambos = lambos
-        response.can_buy_lambo = proceeds >= lambo_price
-        response.breakeven_investment_usd = lambo_price * listing / price
+        response.lambos = done.lambos
+        response.can_buy_lambo = done.can_buy_lambo
+        response.breakeven_investment_usd = done.breakeven_investment_usd
         response.stale = is_stale(self.cache, coin)
-        response.verdict = verdict(coin.doc.symbol, investment, proceeds, lambos, lambo_price)
+        response.verdict = verdict(coin.doc.symbol, investment, done.proceeds_usd, done.lambos, lambo_price)
         return response
 
     async def GetCoin(  # noqa: N802 - gRPC method name
@@ -83,7 +77,7 @@ class LamboServicer(pb_grpc.LamboServiceServicer):
         self.calls["GetCoin"] += 1
         try:
             coin = cached_coin(self.cache, request.symbol)
-        except Exception as exc:
+        except DelosError as exc:
             await abort(context, exc)
             raise
         if not is_stale(self.cache, coin):

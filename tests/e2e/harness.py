@@ -20,6 +20,7 @@ from delos.v1 import lambo_pb2_grpc as pb_grpc
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
+NO_EXCHANGE = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
 
 def free_port() -> int:
@@ -46,6 +47,8 @@ def wait_for(probe: Callable[[], T | None], timeout_s: float, what: str, interva
 def delos_env(base: Mapping[str, str], **overrides: str) -> dict[str, str]:
     """The child environment: the test's settings, nothing inherited from the developer's DELOS_*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DELOS_")}
+    # Never the real exchange: a child that is not given the fake's URL meets a closed loopback port.
+    env["DELOS_KRAKEN_URL"] = NO_EXCHANGE
     env.update(base)
     env.update(overrides)
     env["PYTHONPATH"] = str(REPO)

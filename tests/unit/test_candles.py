@@ -12,7 +12,6 @@ from common.candles import (
     WEEKLY_MINUTES,
     Candle,
     CandleSeries,
-    closes,
     complete,
     utc_from_unix,
     validated,
@@ -40,7 +39,7 @@ def test_utc_from_unix_gives_an_aware_utc_datetime() -> None:
 def test_validated_candles_come_back_sorted_by_open_time() -> None:
     shuffled = [candle(T0 + 2 * DAY, 3.0), candle(T0, 1.0), candle(T0 + DAY, 2.0)]
 
-    assert closes(validated(shuffled)) == (1.0, 2.0, 3.0)
+    assert [c.close for c in validated(shuffled)] == [1.0, 2.0, 3.0]
 
 
 def test_a_repeated_open_time_keeps_only_the_last_candle_given() -> None:
@@ -100,7 +99,3 @@ def test_complete_excludes_candles_opened_after_the_last_committed_one() -> None
     series = CandleSeries(DAILY_MINUTES, (candle(T0), candle(T0 + DAY)), last_committed=T0)
 
     assert complete(series, now=T0 + 10 * DAY) == (candle(T0),)
-
-
-def test_closes_are_the_closing_prices_oldest_first() -> None:
-    assert closes([candle(T0, 1.5), candle(T0 + DAY, 2.5)]) == (1.5, 2.5)
