@@ -20,25 +20,70 @@ from common.document import CoinDocument
 
 @dataclass(frozen=True, slots=True)
 class Pair:
-    """A coin's USD pair on an exchange: `symbol` is ours (BTC), `name` the exchange's (XXBTZUSD)."""
+    """A coin's pair on one exchange: `symbol` is ours (BTC), `name` the exchange's (XXBTZUSD, tBTCUSD).
+
+    `quote` is USD where the exchange has a USD pair, else USDT, else USDC (taken at par with USD).
+    """
 
     symbol: str
     name: str
+    quote: str = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class FirstDay:
+    """A coin's listing on one exchange: its first UTC day with a real trade (volume > 0).
+
+    `price_usd` is that day's VWAP where the exchange gives one at daily resolution
+    (Kraken from that day's trades, Binance quote volume / base volume, the archive's
+    weighted price), else that day's close; never the VWAP of a coarser candle.
+    """
+
+    day: datetime  # 00:00 UTC of the first trading day
+    price_usd: float
+    volume_usd: float  # what traded that day, in the quote currency (at par with USD)
+    price_is_vwap: bool
 
 
 class PriceSource(Protocol):
-    """An exchange's public price history."""
+    """One exchange's (or the archive's) public price history, in its own quote currency.
 
-    def usd_pairs(self) -> Sequence[Pair]:
-        """Every online USD pair, one per symbol."""
+    Every method raises only domain errors: UnknownSymbol is a definite "no such pair",
+    ExchangeUnavailable (RateLimited included) a failure worth retrying later,
+    BadPriceData an answer that cannot be used.
+    """
+
+    name: str  # one of common.exchanges.ALL_SOURCES
+
+    def pairs(self) -> Sequence[Pair]:
+        """Every online pair the exchange lists, one per symbol: USD preferred, else USDT, else USDC."""
         ...
 
     def pair_for(self, symbol: str) -> Pair:
-        """The USD pair of `symbol`; UnknownSymbol if the exchange has none."""
+        """The preferred pair of `symbol`; UnknownSymbol if the exchange has none."""
         ...
 
-    def candles(self, pair: Pair, interval_minutes: int, since: datetime | None = None) -> CandleSeries:
-        """The candles the exchange has for `pair` at `interval_minutes`, oldest first; only newer than `since`."""
+    def first_day(self, pair: Pair) -> FirstDay:
+        """The listing on this exchange; BadPriceData if the pair never traded."""
+        ...
+
+    def daily(self, pair: Pair, since: datetime | None = None) -> CandleSeries:
+        """Daily candles (00:00 UTC opens) oldest first, opened at or after `since`; all there are when None.
+
+        Days without trades are left out (never flat zero-volume candles); the last one may be
+        unfinished (see CandleSeries.last_committed and candles.complete). An exchange that
+        cannot reach its listing day at daily resolution (Kraken: the newest 720 days only)
+        returns what it has, and history() covers the rest.
+        """
+        ...
+
+    def history(self, pair: Pair) -> CandleSeries:
+        """The longest close history the exchange gives: daily() where that reaches the listing,
+        else its finest interval that does (Kraken: weekly, 15-day when weekly is cut short)."""
+        ...
+
+    def close(self) -> None:
+        """Release pooled connections."""
         ...
 
 
