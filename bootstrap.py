@@ -13,9 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common.settings import Settings
+from common.errors import BadPriceData
+from common.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from backends.archive import ArchivePriceSource
     from common.ports import CoinFeed, CoinStore, DocumentStore, PriceSource, RefreshQueue
 
 
@@ -97,3 +99,30 @@ def price_source(settings: Settings, base_url: str | None = None, sleep: Sleep =
         backoff_cap_s=settings.backoff_cap_s,
         sleep=sleep,
     )
+
+
+def archive_source(settings: Settings) -> ArchivePriceSource | None:
+    """The archived exchanges as one source (pair_for: the earliest); None when DELOS_ARCHIVE_DIR is empty.
+
+    Reads nothing yet: the files are scanned and parsed when first asked.
+    """
+    if settings.archive_dir is None:
+        return None
+    from backends.archive import ArchivePriceSource
+
+    return ArchivePriceSource(settings.archive_dir)
+
+
+def archive_sources(settings: Settings) -> tuple[PriceSource, ...]:
+    """One source per archived exchange (Bitcoin Market, Mt. Gox), each its own listing; () when disabled.
+
+    Lists the archive directory now, so a wrong DELOS_ARCHIVE_DIR stops start-up with a
+    SettingsError rather than quietly giving every coin a later listing.
+    """
+    archive = archive_source(settings)
+    if archive is None:
+        return ()
+    try:
+        return archive.per_market()
+    except BadPriceData as exc:
+        raise SettingsError(f"DELOS_ARCHIVE_DIR: {exc} (set it empty to disable the archive)") from exc

@@ -17,6 +17,9 @@ from common.symbols import normalize_symbol
 
 DEFAULT_COINS = ("BTC", "ETH", "XRP", "LTC", "BCH", "ADA", "SOL", "DOT", "DOGE", "LINK", "XLM", "ATOM")
 BACKENDS = ("embedded", "gcp")
+# The archive shipped with Delos (archive/ at the repository root), found from the code rather
+# than the working directory, so every entry point and the container image agree on it.
+DEFAULT_ARCHIVE_DIR = Path(__file__).resolve().parent.parent / "archive"
 
 
 class SettingsError(ValueError):
@@ -47,6 +50,7 @@ class Settings:
     poll_interval_s: float = 0.5
     log_level: str = "INFO"
     query_processes: int = 1
+    archive_dir: Path | None = DEFAULT_ARCHIVE_DIR  # None: the archive is disabled
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -78,6 +82,7 @@ class Settings:
             poll_interval_s=_number(env, "DELOS_POLL_INTERVAL", cls.poll_interval_s, minimum=0.05),
             log_level=env.get("DELOS_LOG_LEVEL", cls.log_level).upper(),
             query_processes=int(_number(env, "DELOS_QUERY_PROCESSES", cls.query_processes, minimum=1, maximum=64)),
+            archive_dir=_archive_dir(env.get("DELOS_ARCHIVE_DIR")),
         )
 
 
@@ -93,6 +98,13 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float, m
         bound = f" and at most {maximum:g}" if maximum is not None else ""
         raise SettingsError(f"{name} must be at least {minimum:g}{bound}, got {raw!r}")
     return value
+
+
+def _archive_dir(raw: str | None) -> Path | None:
+    """Unset: the shipped archive; set but empty: no archive; else that directory."""
+    if raw is None:
+        return DEFAULT_ARCHIVE_DIR
+    return Path(raw.strip()) if raw.strip() else None
 
 
 def _coins(raw: str | None) -> tuple[str, ...]:

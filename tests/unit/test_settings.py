@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from common.settings import DEFAULT_COINS, Settings, SettingsError
+from common.settings import DEFAULT_ARCHIVE_DIR, DEFAULT_COINS, Settings, SettingsError
 
 
 def test_an_empty_environment_gives_the_embedded_defaults() -> None:
@@ -136,3 +136,12 @@ def test_an_infinite_duration_names_its_variable(name: str) -> None:
 def test_a_coin_list_with_no_coin_is_refused() -> None:
     with pytest.raises(SettingsError, match="DELOS_COINS"):
         Settings.from_env({"DELOS_COINS": ",,"})
+
+
+def test_the_archive_is_the_shipped_folder_unless_set_elsewhere_or_set_empty_to_disable_it() -> None:
+    shipped = Path(__file__).resolve().parents[2] / "archive"
+
+    assert Settings.from_env({}).archive_dir == DEFAULT_ARCHIVE_DIR == shipped
+    assert Settings.from_env({"DELOS_ARCHIVE_DIR": "/srv/delos-archive"}).archive_dir == Path("/srv/delos-archive")
+    assert Settings.from_env({"DELOS_ARCHIVE_DIR": ""}).archive_dir is None
+    assert Settings.from_env({"DELOS_ARCHIVE_DIR": "  "}).archive_dir is None
