@@ -67,6 +67,8 @@ CMD ["/opt/venv/bin/python", "-m", "query_service"]
 FROM runtime AS worker
 
 COPY ingest_worker/ ingest_worker/
+# The archived exchanges (archive/SOURCES.md), beside common/, where DELOS_ARCHIVE_DIR's default points.
+COPY archive/ archive/
 
 USER 10001:10001
 CMD ["/opt/venv/bin/python", "-m", "ingest_worker"]

@@ -182,4 +182,19 @@ def test_build_context_is_an_allow_list() -> None:
         "delos",
         "ingest_worker",
         "query_service",
+        "archive",
     }
+
+
+def test_the_worker_image_ships_the_archive_where_its_default_setting_looks(
+    parsed: tuple[dict[str, str], dict[str, Stage]],
+) -> None:
+    _, stages = parsed
+    copies = [copy.split() for stage in lineage(stages, "worker") for copy in stage.all("COPY")]
+    workdir = effective(stages, "worker", "WORKDIR")
+    ignored = DOCKERIGNORE.read_text().splitlines()
+
+    assert ["archive/", "archive/"] in copies, "DELOS_ARCHIVE_DIR defaults to <code root>/archive"
+    assert ["common/", "common/"] in copies and workdir == "/app"
+    assert "!archive/" in ignored
+    assert (REPO_ROOT / "archive" / "SOURCES.md").is_file()
