@@ -14,6 +14,7 @@ until first asked, and each file is parsed once per process.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -21,13 +22,12 @@ from datetime import datetime
 from pathlib import Path
 
 from backends import archive_files
-from backends.archive_files import ArchiveFile
+from backends.archive_files import ArchiveFile, ArchiveRecord
 from common.archive_pairs import archive_pair_name
-from common.candles import DAILY_MINUTES, CandleSeries, ValidCandles, validated
+from common.candles import DAILY_MINUTES, CandleSeries, ValidCandles
 from common.errors import UnknownSymbol
 from common.exchanges import ARCHIVE, QUOTES
 from common.ports import FirstDay, Pair
-from common.trades import DayBar
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class ArchivePriceSource:
         """Every market's pair of `symbol`, earliest first day first (ties: by market name)."""
         wanted = symbol.strip().upper()
         pairs = [Pair(wanted, name, file.quote) for name, file in self._index().items() if file.symbol == wanted]
-        return tuple(sorted(pairs, key=lambda pair: (self._bars(pair)[0].candle.open_time, pair.name)))
+        return tuple(sorted(pairs, key=lambda pair: (self._record(pair).candles[0].open_time, pair.name)))
 
     def pair_for(self, symbol: str) -> Pair:
         """The pair of the market where `symbol` traded first; UnknownSymbol if no market has it."""
@@ -75,18 +75,18 @@ class ArchivePriceSource:
 
     def first_day(self, pair: Pair) -> FirstDay:
         """The market's first trading day: its VWAP (the weighted price, or that of its trades) and quote volume."""
-        first = self._bars(pair)[0]
+        first = self._record(pair).bars[0]
         candle = first.candle
         has_vwap = candle.vwap > 0
         return FirstDay(candle.open_time, candle.vwap if has_vwap else candle.close, first.volume_quote, has_vwap)
 
     def daily(self, pair: Pair, since: datetime | None = None) -> CandleSeries:
         """Days with trades opened at or after `since`; never a day after the record ends."""
-        candles = validated(bar.candle for bar in self._bars(pair))
+        candles = self._record(pair).candles
         # The exchange is gone: every archived day is final, the last one included.
         last = candles[-1].open_time
         if since is not None:
-            candles = ValidCandles(c for c in candles if c.open_time >= since)
+            candles = ValidCandles(candles[bisect.bisect_left(candles, since, key=lambda c: c.open_time) :])
         return CandleSeries(DAILY_MINUTES, candles, last)
 
     def history(self, pair: Pair) -> CandleSeries:
@@ -96,7 +96,7 @@ class ArchivePriceSource:
     def close(self) -> None:
         """Nothing to release: files are read whole and closed at once."""
 
-    def _bars(self, pair: Pair) -> tuple[DayBar, ...]:
+    def _record(self, pair: Pair) -> ArchiveRecord:
         file = self._index().get(pair.name)
         if file is None or file.symbol != pair.symbol:
             raise UnknownSymbol(f"{pair.name} is not a pair of the {self.market or 'archive'}")

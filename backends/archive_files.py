@@ -16,10 +16,10 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from common.candles import Candle
+from common.candles import Candle, ValidCandles, validated
 from common.errors import BadPriceData
 from common.trades import DayBar, Trade, daily_bars
 
@@ -64,8 +64,16 @@ def scan(directory: Path) -> tuple[ArchiveFile, ...]:
     return tuple(files)
 
 
-def read(file: ArchiveFile) -> tuple[DayBar, ...]:
-    """The file's trading days, oldest first; BadPriceData if it is unreadable, malformed or has none."""
+@dataclass(frozen=True, slots=True)
+class ArchiveRecord:
+    """A file's trading days, oldest first: with their quote volumes, and as validated candles."""
+
+    bars: tuple[DayBar, ...]
+    candles: ValidCandles
+
+
+def read(file: ArchiveFile) -> ArchiveRecord:
+    """The file's trading days; BadPriceData if it is unreadable, malformed or has none."""
     try:
         stat = file.path.stat()
     except OSError as exc:
@@ -75,7 +83,7 @@ def read(file: ArchiveFile) -> tuple[DayBar, ...]:
 
 
 @functools.lru_cache(maxsize=64)
-def _parsed(path: Path, kind: str, _stamp: tuple[int, int]) -> tuple[DayBar, ...]:
+def _parsed(path: Path, kind: str, _stamp: tuple[int, int]) -> ArchiveRecord:
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = [(number, row) for number, row in enumerate(csv.reader(handle), start=1) if row]
@@ -85,7 +93,7 @@ def _parsed(path: Path, kind: str, _stamp: tuple[int, int]) -> tuple[DayBar, ...
     if not bars:
         raise BadPriceData(f"archive file {path} holds no day with a trade")
     log.info("archive: %s: %d trading days, %s to %s", path, len(bars), _day(bars[0]), _day(bars[-1]))
-    return bars
+    return ArchiveRecord(bars, validated(bar.candle for bar in bars))
 
 
 def _day(bar: DayBar) -> str:
@@ -118,7 +126,8 @@ def _daily(path: Path, rows: list[tuple[int, list[str]]]) -> tuple[DayBar, ...]:
 
 def _date(path: Path, number: int, text: str) -> datetime:
     try:
-        return datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
+        day = date.fromisoformat(text.strip())
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
     except ValueError:
         raise BadPriceData(f"archive file {path}, line {number}: {text!r:.40} is not a YYYY-MM-DD date") from None
 

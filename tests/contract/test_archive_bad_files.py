@@ -159,4 +159,4 @@ def test_a_file_is_parsed_once_and_again_only_when_it_changes(tmp_path: Path) ->
 
     path.write_text(f"{T0},1.0,1.0\n{T0 + 1},3.0,1.0\n")
     os.utime(path, ns=(1, 1))
-    assert archive_files.read(file)[0].candle.close == 3.0
+    assert archive_files.read(file).bars[0].candle.close == 3.0
