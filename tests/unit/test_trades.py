@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from common.archive_pairs import archive_pair_name, archived_market
 from common.trades import DAY_S, Trade, daily_bars
 
 DAY0 = int(datetime(2010, 4, 25, tzinfo=UTC).timestamp())
@@ -95,13 +94,3 @@ def test_each_bar_is_consistent_with_its_trades(trades: list[Trade]) -> None:
         assert c.open_time.timestamp() % DAY_S == 0
         day = [t for t in distinct if c.open_time.timestamp() <= t.unix_s < c.open_time.timestamp() + DAY_S]
         assert math.isclose(bar.volume_quote, math.fsum(t.price * t.amount for t in day))
-
-
-def test_an_archive_pair_name_carries_its_exchange_and_a_live_name_does_not() -> None:
-    name = archive_pair_name("mtgox", "BTC", "USD")
-
-    assert name == "mtgox:BTC-USD"
-    assert archived_market(name) == "mtgox"
-    assert archived_market("tDOGE:USD") is None
-    assert archived_market("XXBTZUSD") is None
-    assert archived_market(":BTC-USD") is None
