@@ -109,6 +109,28 @@ class FirestoreCoinStore:
         watcher.start()
         return watcher
 
+    def follow(
+        self,
+        on_change: Callable[[list[CoinDocument]], None],
+        on_health: Callable[[bool], None],
+        timeout_s: float,
+    ) -> tuple[list[CoinDocument], FirestoreWatcher]:
+        """One listener whose first snapshot is the load: each document is read once at start, not twice."""
+        watcher = FirestoreWatcher(self.coins, on_change, on_health, hold_first=True)
+        self._watchers.append(watcher)
+        watcher.start()
+        docs = watcher.first_snapshot(timeout_s)
+        if docs is None:
+            watcher.close()
+            self._watchers.remove(watcher)
+            raise StoreUnavailable(f"cannot load coin documents: no snapshot of {self.coins.id!r} in {timeout_s:g} s")
+        return docs, watcher
+
+    @property
+    def listener_reads(self) -> int:
+        """Documents the listeners have received so far (the start-up load included)."""
+        return sum(watcher.reads for watcher in self._watchers)
+
     def close(self) -> None:
         """Stop every listener (the client belongs to the caller)."""
         for watcher in self._watchers:

@@ -53,6 +53,8 @@ class FirestoreWatcher:
         on_health: Callable[[bool], None],
         check_interval_s: float = CHECK_INTERVAL_S,
         probe_interval_s: float = PROBE_INTERVAL_S,
+        *,
+        hold_first: bool = False,
     ) -> None:
         self.collection = collection
         self.on_change = on_change
@@ -64,6 +66,11 @@ class FirestoreWatcher:
         self._stop = threading.Event()
         self._listener: Any = None
         self._supervisor = threading.Thread(target=self._supervise, name="firestore-coin-watch", daemon=True)
+        # hold_first: the first snapshot is the initial load, kept for first_snapshot() rather than passed on.
+        self._hold_first = hold_first
+        self._first = threading.Event()
+        self._initial: list[CoinDocument] = []
+        self.reads = 0  # documents received: the first snapshot's, then each change's
 
     def start(self) -> None:
         self._listener = self.collection.on_snapshot(self._on_snapshot)
@@ -76,8 +83,19 @@ class FirestoreWatcher:
         if self._supervisor.is_alive():
             self._supervisor.join(timeout=self.check_interval_s + JOIN_TIMEOUT_S)
 
+    def first_snapshot(self, timeout_s: float) -> list[CoinDocument] | None:
+        """Every document of the listener's first snapshot (with hold_first); None if none came in time."""
+        return list(self._initial) if self._first.wait(timeout_s) else None
+
     def _on_snapshot(self, snapshots: Any, changes: Any, read_time: Any) -> None:
         self._set_health(True)
+        if self._hold_first and not self._first.is_set():
+            # The first snapshot holds every document of the collection: the load, read once.
+            self.reads += len(snapshots)
+            self._initial = [doc for snapshot in snapshots if (doc := parse_snapshot(snapshot)) is not None]
+            self._first.set()
+            return
+        self.reads += len(changes)
         docs = [
             doc
             for change in changes

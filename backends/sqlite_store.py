@@ -122,6 +122,19 @@ class SQLiteCoinStore:
         watcher.start()
         return watcher
 
+    def follow(
+        self,
+        on_change: Callable[[list[CoinDocument]], None],
+        on_health: Callable[[bool], None],
+        timeout_s: float,
+    ) -> tuple[list[CoinDocument], SQLiteWatcher]:
+        """load_all(), then a watcher that starts after the newest write that read saw (nothing is read twice).
+
+        The busy timeout bounds the read here; `timeout_s` is for stores that answer asynchronously.
+        """
+        docs = self.load_all()
+        return docs, self.watch(on_change, on_health)
+
     def close(self) -> None:
         """Stop every watcher and close this object's connections."""
         for watcher in self._watchers:

@@ -116,6 +116,20 @@ class CoinFeed(Protocol):
         """Call on_change with new or changed documents as they are written; on_health(False) while cut off."""
         ...
 
+    def follow(
+        self,
+        on_change: Callable[[list[CoinDocument]], None],
+        on_health: Callable[[bool], None],
+        timeout_s: float,
+    ) -> tuple[list[CoinDocument], Subscription]:
+        """Every current document, each read once, and a subscription delivering what changes after that read.
+
+        The cold start of the query service: one read per document, however the store delivers it.
+        StoreUnavailable when the documents cannot all be read within `timeout_s`: a collection
+        that cannot be read is never answered as an empty one.
+        """
+        ...
+
 
 class Verdict(enum.Enum):
     """What to do with a delivered message once handled."""

@@ -35,6 +35,8 @@ SHUTDOWN_GRACE_S = 5.0
 # Between NOT_SERVING and closing the port: calls already sent are still answered, not cancelled,
 # and load balancers watching health have time to look elsewhere.
 DRAIN_S = 1.0
+# How long the first read of every document may take before it is retried (1,000 long histories take ~1 s).
+LOAD_TIMEOUT_S = 60.0
 SERVER_OPTIONS = (
     ("grpc.max_receive_message_length", MAX_REQUEST_BYTES),
     ("grpc.so_reuseport", 1),  # lets several processes share one port (see README: scaling)
@@ -92,12 +94,19 @@ async def start(host: str, port: int, cache: CoinCache | None = None) -> QuerySe
 
 
 async def load_and_follow(
-    service: QueryService, feed: CoinFeed, *, retry_s: float = 1.0, stopping: Callable[[], bool] = lambda: False
+    service: QueryService,
+    feed: CoinFeed,
+    *,
+    retry_s: float = 1.0,
+    stopping: Callable[[], bool] = lambda: False,
+    load_timeout_s: float = LOAD_TIMEOUT_S,
 ) -> None:
-    """Load every document (retrying while the store is away), then follow changes; SERVING once loaded."""
+    """Load every document once and follow changes (retrying while the store is away); SERVING once loaded."""
     while True:
         try:
-            docs = await asyncio.to_thread(feed.load_all)
+            docs, subscription = await asyncio.to_thread(
+                feed.follow, service.cache.take, service.cache.set_connected, load_timeout_s
+            )
             break
         except DelosError as exc:
             if stopping():
@@ -105,11 +114,11 @@ async def load_and_follow(
             log.warning("cannot load the cache yet (%s); retrying in %.0f s", exc, retry_s)
             await asyncio.sleep(retry_s)
             retry_s = min(retry_s * 2, 30.0)
+    service.subscription = subscription
     service.cache.update(docs)
     service.cache.loaded = True
     # The cache lives as long as the process: keep the collector from rescanning it on every request burst.
     gc.collect()
     gc.freeze()
-    service.subscription = feed.watch(service.cache.take, service.cache.set_connected)
     await service.set_serving(True)
-    log.info("cache loaded: %d coins; SERVING", len(service.cache))
+    log.info("cache loaded: %d coins from %d documents read once; SERVING", len(service.cache), len(docs))

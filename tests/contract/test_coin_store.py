@@ -159,6 +159,35 @@ def test_watch_delivers_a_document_written_after_it_started(store: Any) -> None:
         subscription.close()
 
 
+def test_follow_reads_every_document_once_then_delivers_later_writes(store: Any) -> None:
+    stored = [make_document("ADA"), make_document("ETH")]
+    store.save_all_if_better(stored)
+    recorder = Recorder()
+    docs, subscription = store.follow(recorder.on_change, recorder.on_health, 10.0)
+    try:
+        assert sorted(docs, key=lambda d: d.symbol) == stored
+        after = make_document("BTC", as_of=AS_OF + timedelta(days=1))
+        store.save_if_better(after)
+        assert recorder.wait_for(after), f"no change within {WAIT_S} s"
+        assert all(doc.symbol == "BTC" for doc in recorder.docs), "the loaded documents are not delivered again"
+        # Firestore counts what its listeners received: each loaded document once, then the one change.
+        assert getattr(store, "listener_reads", len(stored) + 1) == len(stored) + 1
+    finally:
+        subscription.close()
+
+
+def test_follow_on_an_empty_store_loads_nothing_and_still_follows(store: Any) -> None:
+    recorder = Recorder()
+    docs, subscription = store.follow(recorder.on_change, recorder.on_health, 10.0)
+    try:
+        assert docs == []
+        first = make_document("SOL")
+        store.save_if_better(first)
+        assert recorder.wait_for(first), f"no change within {WAIT_S} s"
+    finally:
+        subscription.close()
+
+
 # SQLite only: a corrupt row (hand-edited, half-migrated) must never take the feed down.
 
 

@@ -51,6 +51,12 @@ class RecordingFeed:
         self.calls.append("watch")
         return self.store.watch(on_change, on_health)
 
+    def follow(
+        self, on_change: Callable[[list[CoinDocument]], None], on_health: Callable[[bool], None], timeout_s: float
+    ) -> tuple[list[CoinDocument], Subscription]:
+        self.calls.append("follow")
+        return self.store.follow(on_change, on_health, timeout_s)
+
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[grpc.Channel, RecordingFeed, Path]]:
@@ -166,9 +172,9 @@ def test_list_coins_refuses_unparsable_bytes_cleanly(
 
 
 def test_no_user_text_ever_reached_the_store(served: tuple[grpc.Channel, RecordingFeed, Path]) -> None:
-    """Runs after the fuzzing above (file order): the store saw a load and a watch, and holds only its own keys."""
+    """Runs after the fuzzing above (file order): the store saw one load-and-follow, and holds only its own keys."""
     _, feed, db = served
-    assert feed.calls == ["load_all", "watch"]
+    assert feed.calls == ["follow"]
     with closing(sqlite3.connect(db)) as connection:
         keys = [row[0] for row in connection.execute("SELECT symbol FROM coins ORDER BY symbol")]
         statuses = connection.execute("SELECT COUNT(*) FROM refresh_status WHERE ok = 0").fetchone()[0]
