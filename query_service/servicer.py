@@ -50,13 +50,17 @@ class LamboServicer(pb_grpc.LamboServiceServicer):
                 else LAMBO_PRICE_USD
             )
             choice = convert.sell_choice(request.sell)
+            bought_at = convert.listing_at(coin.doc, request.exchange) if request.HasField("exchange") else None
         except DelosError as exc:
             await abort(context, exc)
             raise  # unreachable: abort raises
         price = coin.sell_prices[choice]
-        done = trade(coin.doc.listing.price_usd, price, investment, lambo_price)
+        listing_price = coin.doc.listing.price_usd if bought_at is None else bought_at.listing_price_usd
+        done = trade(listing_price, price, investment, lambo_price)
         response = pb.AskLamboResponse()
         response.CopyFrom(coin.template)
+        if bought_at is not None:
+            convert.use_listing(response, bought_at)
         response.coins_bought = done.coins_bought
         response.sell_price_usd = price
         response.sell = request.sell or pb.SELL_PRICE_MEAN_CLOSE
