@@ -82,7 +82,12 @@ class RefreshHandler:
             self._mark_failed(symbol, exc)
             return True
         except TRANSIENT as exc:
-            self._mark_failed(symbol, exc)
+            # With one exchange down, a junk symbol cannot be told from a coin listed only there:
+            # it is retried, but only a coin the store knows gets a failure record.
+            if self.store.get(symbol) is not None:
+                self._mark_failed(symbol, exc)
+            else:
+                log.warning("refresh of %s postponed: %s", symbol, exc)
             return False
         except Exception as exc:  # a bug must not kill the worker; redelivery then dead-lettering bound it
             log.exception("unexpected error refreshing %s", symbol)

@@ -103,6 +103,15 @@ def test_every_exchange_down_writes_nothing_keeps_the_document_and_nacks(exchang
     assert "ExchangeUnavailable" in store.failures["BTC"][0]
 
 
+def test_a_new_symbol_with_an_exchange_down_is_retried_without_a_failure_record(
+    exchanges: list[FakePriceSource],
+) -> None:
+    store = InMemoryCoinStore()
+    exchanges[2].down = True
+    assert handler_for(exchanges, store)(delivery({"symbols": ["NOPE"]})) is Verdict.NACK
+    assert store.docs == {} and store.failures == {}
+
+
 def test_a_final_listing_stays_final_when_an_exchange_fails_later(exchanges: list[FakePriceSource]) -> None:
     store = InMemoryCoinStore()
     handler = handler_for(exchanges, store)
