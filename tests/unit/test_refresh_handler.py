@@ -67,7 +67,10 @@ def test_the_composite_history_prefers_the_price_exchange_then_the_listing_excha
     handler_for(exchanges, store)(delivery({"symbols": ["BTC"]}))
     doc = store.docs["BTC"]
     closes = dict(zip(doc.history_times, doc.history_closes, strict=True))
-    on = lambda day: closes[int(day.timestamp())]  # noqa: E731
+
+    def on(day: datetime) -> float:
+        return closes[int(day.timestamp())]
+
     assert on(BINANCE_FROM) == pytest.approx(20.0)  # only Binance traded then
     assert on(BITSTAMP_FROM) == pytest.approx(20.0 + (BITSTAMP_FROM - BINANCE_FROM).days)  # listing's exchange
     assert on(KRAKEN_FROM) == pytest.approx(100.0)  # the price exchange from its first day on
