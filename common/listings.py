@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from common.candles import Candle, CandleSeries, complete, validated
+from common.candles import Candle, CandleSeries, ValidCandles, complete, validated
 from common.errors import BadPriceData
 from common.exchanges import ARCHIVE
 from common.prices import Listing
@@ -113,9 +113,8 @@ def traded(series: CandleSeries) -> CandleSeries:
     """The series without flat zero-volume candles: a day without trades has no price."""
     if not series.candles:
         return series
-    return CandleSeries(
-        series.interval_minutes, tuple(c for c in validated(series.candles) if c.volume > 0), series.last_committed
-    )
+    kept = ValidCandles(c for c in validated(series.candles) if c.volume > 0)  # validating again is free
+    return CandleSeries(series.interval_minutes, kept, series.last_committed)
 
 
 def latest_complete(series: CandleSeries, now: datetime) -> Candle | None:

@@ -19,7 +19,7 @@ from common.candles import DAILY_MINUTES, CandleSeries, complete
 from common.document import CoinDocument, same_facts
 from common.errors import BadPriceData, ExchangeUnavailable, UnknownSymbol
 from common.exchanges import ARCHIVE
-from common.listings import ExchangeListing, from_first_day
+from common.listings import ExchangeListing, from_first_day, traded
 from common.ports import CoinStore, Pair, PriceSource
 from common.sources import SourceAnswer, decide_document
 
@@ -115,8 +115,9 @@ def _prices(source: PriceSource, first: _First, since: datetime | None, now: dat
     if pair is None or first.listing is None:
         return SourceAnswer(source.name, no_pair=first.no_pair, failure=first.failure)
     try:
+        # Validated here, so that one exchange's bad candles cost only its own prices.
         if since is None:
-            history = source.history(pair)
+            history = traded(source.history(pair))
             daily = history if history.interval_minutes == DAILY_MINUTES else _daily(source, pair, None)
             series = (history, daily) if daily is not history else (history,)
         else:
@@ -139,7 +140,7 @@ def _prices(source: PriceSource, first: _First, since: datetime | None, now: dat
 def _daily(source: PriceSource, pair: Pair, since: datetime | None) -> CandleSeries:
     """Daily candles; an empty answer (no trade since then) is no candles, not an error."""
     try:
-        return source.daily(pair, since)
+        return traded(source.daily(pair, since))
     except BadPriceData:
         if since is None:
             raise

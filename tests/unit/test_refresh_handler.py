@@ -327,3 +327,14 @@ def test_unusable_prices_from_one_exchange_keep_its_listing_and_are_not_retried(
     doc = store.docs["BTC"]
     assert (doc.exchange, doc.price_exchange, doc.listing_complete, doc.pending) == ("bitstamp", "kraken", True, ())
     assert doc.history_times[0] == int(KRAKEN_FROM.timestamp())  # no prices from bitstamp to chart
+
+
+def test_bad_candles_from_one_exchange_cost_only_its_own_prices(exchanges: list[FakePriceSource]) -> None:
+    bitstamp = exchanges[1].coins["BTC"]
+    broken = bitstamp.daily[-3]._replace(close=-1.0)
+    exchanges[1].coins["BTC"] = FakeCoin(bitstamp.pair, (*bitstamp.daily[:-3], broken, *bitstamp.daily[-2:]))
+    store = InMemoryCoinStore()
+    assert handler_for(exchanges, store)(delivery({"symbols": ["BTC"]})) is Verdict.ACK
+    doc = store.docs["BTC"]
+    assert doc.listing_on("bitstamp") is not None and doc.price_exchange == "kraken"
+    assert doc.listing_complete is True
