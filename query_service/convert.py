@@ -10,8 +10,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from common.document import CoinDocument
-from common.errors import InvalidRequest, NotCached
-from common.exchanges import ALL_SOURCES
+from common.errors import InvalidRequest
 from common.lambo import SellChoice
 from common.listings import ExchangeListing
 from common.prices import LastMonth
@@ -85,18 +84,6 @@ def _coin_fields(doc: CoinDocument) -> dict[str, Any]:
         "price_pair": doc.price_pair,
         "listings": [listing_message(x) for x in doc.listings],
     }
-
-
-def listing_at(doc: CoinDocument, exchange: str) -> ExchangeListing:
-    """The coin's listing on the exchange a request names; InvalidRequest / NotCached saying why not."""
-    name = exchange.strip().lower()
-    if name not in ALL_SOURCES:
-        raise InvalidRequest(f"exchange must be one of {', '.join(ALL_SOURCES)}, got {exchange[:40]!r}")
-    found = doc.listing_on(name)
-    if found is None:
-        listed = ", ".join(x.exchange for x in doc.listings) or "none known yet"
-        raise NotCached(f"{doc.symbol} has no listing on {name} (listed on: {listed})")
-    return found
 
 
 def use_listing(response: pb.AskLamboResponse, listing: ExchangeListing) -> None:

@@ -16,7 +16,7 @@ from query_service import convert
 from query_service.cache import CoinCache
 from query_service.errors import status_for
 from query_service.guard import GENERIC_MESSAGE
-from query_service.questions import cached_coin, is_stale
+from query_service.questions import cached_coin, is_stale, listing_at
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class LamboServicer(pb_grpc.LamboServiceServicer):
                 else LAMBO_PRICE_USD
             )
             choice = convert.sell_choice(request.sell)
-            bought_at = convert.listing_at(coin.doc, request.exchange) if request.HasField("exchange") else None
+            bought_at = listing_at(coin.doc, request.exchange) if request.HasField("exchange") else None
         except DelosError as exc:
             await abort(context, exc)
             raise  # unreachable: abort raises
