@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from common.candles import WEEKLY_MINUTES, CandleSeries
+from common.document import from_dict, to_dict
 from common.errors import BadPriceData, ExchangeUnavailable, RateLimited
 from common.ports import Delivery, FirstDay, Pair, Verdict
 from ingest_worker.handler import RefreshHandler
@@ -338,3 +339,22 @@ def test_bad_candles_from_one_exchange_cost_only_its_own_prices(exchanges: list[
     doc = store.docs["BTC"]
     assert doc.listing_on("bitstamp") is not None and doc.price_exchange == "kraken"
     assert doc.listing_complete is True
+
+
+def test_a_schema_1_document_is_upgraded_by_asking_every_exchange_for_its_first_day(
+    exchanges: list[FakePriceSource],
+) -> None:
+    store = InMemoryCoinStore()
+    handler_for(exchanges[:1], store)(delivery({"symbols": ["BTC"]}))
+    stored = to_dict(store.docs["BTC"])
+    for key in ("listings", "listing_complete", "listing_quote", "listing_source", "price_exchange", "price_pair"):
+        del stored[key]
+    del stored["pending"]
+    stored |= {"schema_version": 1, "listing": {**stored["listing"], "interval_minutes": WEEKLY_MINUTES}}
+    store.docs["BTC"] = from_dict(stored)
+    assert handler_for(exchanges, store)(delivery({"symbols": ["BTC"]})) is Verdict.ACK
+    assert all(x.calls.count(("first_day", "BTC")) == 1 for x in exchanges[1:])
+    assert exchanges[0].calls.count(("first_day", "BTC")) == 2  # the weekly-candle listing is read again
+    doc = store.docs["BTC"]
+    assert (doc.exchange, doc.listing.date, doc.listing.interval_minutes) == ("binance", BINANCE_FROM, 1440)
+    assert doc.history_times[0] == int(BINANCE_FROM.timestamp())
