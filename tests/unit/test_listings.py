@@ -209,3 +209,33 @@ def test_the_composite_never_charts_a_day_without_trades(traded_days: list[bool]
     times, closes = composite([CandleSeries(DAILY_MINUTES, candles)], TODAY - 400 * DAY, TODAY, NOW)
     assert closes == [c.close for c in candles if c.volume > 0]
     assert times == sorted(set(times))
+
+
+day_sets = st.lists(st.sets(st.integers(min_value=1, max_value=30), max_size=30), min_size=1, max_size=4)
+
+
+@given(day_sets)
+def test_each_day_of_the_composite_comes_from_the_most_preferred_source_that_traded(traded_by: list[set[int]]) -> None:
+    """Layer k closes at k + 1 on the days in traded_by[k] (days ago), and has flat zero-volume days elsewhere."""
+    layers = [
+        CandleSeries(
+            DAILY_MINUTES,
+            daily_candles(
+                TODAY - 30 * DAY, TODAY - DAY, lambda i, k=k: k + 1.0, lambda i, days=days: float(30 - i in days)
+            ),
+        )
+        for k, days in enumerate(traded_by)
+    ]
+    times, closes = composite(layers, TODAY - 30 * DAY, TODAY, NOW)
+    for t, close in zip(times, closes, strict=True):
+        ago = (TODAY - datetime.fromtimestamp(t, UTC)).days
+        assert close == 1.0 + next(k for k, days in enumerate(traded_by) if ago in days)
+    assert len(times) == len(set().union(*traded_by))
+
+
+@given(st.lists(st.sampled_from(("listed", "no pair", "failed")), min_size=1, max_size=len(ALL_SOURCES)))
+def test_a_listing_is_final_exactly_when_no_source_failed(states: list[str]) -> None:
+    names = ALL_SOURCES[: len(states)]
+    listed = [n for n, s in zip(names, states, strict=False) if s == "listed"]
+    no_pair = [n for n, s in zip(names, states, strict=False) if s == "no pair"]
+    assert is_final(names, listed, no_pair) is ("failed" not in states)
