@@ -217,15 +217,14 @@ day_sets = st.lists(st.sets(st.integers(min_value=1, max_value=30), max_size=30)
 @given(day_sets)
 def test_each_day_of_the_composite_comes_from_the_most_preferred_source_that_traded(traded_by: list[set[int]]) -> None:
     """Layer k closes at k + 1 on the days in traded_by[k] (days ago), and has flat zero-volume days elsewhere."""
-    layers = [
-        CandleSeries(
+
+    def layer(k: int, days: set[int]) -> CandleSeries:
+        return CandleSeries(
             DAILY_MINUTES,
-            daily_candles(
-                TODAY - 30 * DAY, TODAY - DAY, lambda i, k=k: k + 1.0, lambda i, days=days: float(30 - i in days)
-            ),
+            daily_candles(TODAY - 30 * DAY, TODAY - DAY, lambda i: k + 1.0, lambda i: float(30 - i in days)),
         )
-        for k, days in enumerate(traded_by)
-    ]
+
+    layers = [layer(k, days) for k, days in enumerate(traded_by)]
     times, closes = composite(layers, TODAY - 30 * DAY, TODAY, NOW)
     for t, close in zip(times, closes, strict=True):
         ago = (TODAY - datetime.fromtimestamp(t, UTC)).days
