@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from common.exchanges import ALL_SOURCES
 from common.settings import Settings, SettingsError
 
 
@@ -25,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--invest", type=float, required=True, metavar="USD")
     ask.add_argument("--lambo-price", type=float, default=None, metavar="USD")
     ask.add_argument("--sell", choices=("mean", "best", "worst", "latest"), default="mean")
+    ask.add_argument("--exchange", choices=ALL_SOURCES, default=None, help="as if bought at this exchange's listing")
     ask.add_argument("--json", action="store_true", help="print the response in protobuf's JSON mapping")
     ask.add_argument("--target", default=None, metavar="HOST:PORT", help="default 127.0.0.1:$PORT")
     return root
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         from cli.ask import ask
 
         target = args.target or f"127.0.0.1:{settings.port}"
-        return ask(target, args.symbol, args.invest, args.lambo_price, args.sell, args.json)
+        return ask(target, args.symbol, args.invest, args.lambo_price, args.sell, args.json, args.exchange)
     if args.command == "publish":
         return publish(settings, args.symbols, args.all, args.force)
     if args.command == "serve":

@@ -6,6 +6,7 @@ import sys
 
 import grpc
 from google.protobuf import json_format
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from cli import chart
 from delos.v1 import lambo_pb2 as pb
@@ -21,18 +22,41 @@ TIMEOUT_S = 10.0
 
 
 def _usd(amount: float) -> str:
+    if 0 < abs(amount) < 0.1:  # early listings: $0.003 must not read as $0.00
+        return f"${amount:.2g}"
     return f"${amount:,.2f}" if abs(amount) < 1000 else f"${amount:,.0f}"
+
+
+def _day(listing_date: Timestamp) -> str:
+    return listing_date.ToDatetime().date().isoformat()
+
+
+def provenance(answer: pb.AskLamboResponse) -> list[str]:
+    """Where the listing came from, and every exchange's first day in a short table."""
+    state = "final" if answer.listing_complete else "provisional: some exchange has not answered yet"
+    source = "from the archive shipped with Delos" if answer.listing_source == "archive" else "from its API"
+    quote = f", {answer.listing_quote} at par with USD" if answer.listing_quote not in ("", "USD") else ""
+    lines = [f"  listing: {answer.exchange} {answer.pair} ({source}{quote}), {state}"]
+    if answer.price_exchange:
+        lines.append(f"  last month's prices: {answer.price_exchange} {answer.price_pair}")
+    if len(answer.listings) > 1:
+        lines.append(f"  {'first day on':<14}{'date':<12}{'price':>14}{'volume':>16}")
+        for x in answer.listings:
+            volume = _usd(x.listing_day_volume_usd) if x.listing_day_volume_usd > 0 else "unknown"
+            lines.append(f"  {x.exchange:<14}{_day(x.listing_date):<12}{_usd(x.listing_price_usd):>14}{volume:>16}")
+    return lines
 
 
 def describe(answer: pb.AskLamboResponse, coin: pb.Coin | None) -> str:
     """The friendly, human answer, with a chart of the coin's history when available."""
     month = answer.last_month
-    listed = answer.listing_date.ToDatetime().date().isoformat()
+    listed = _day(answer.listing_date)
     month_end = month.end.ToDatetime().date().isoformat()
     sold_at = pb.SellPrice.Name(answer.sell).removeprefix("SELL_PRICE_").replace("_", " ").lower()
     sample = "  [SAMPLE DATA, not live prices]" if answer.sample_data else ""
     lines = [
         f"{answer.symbol} on {answer.exchange} ({answer.pair}){sample}",
+        *provenance(answer),
         f"  bought at listing, {listed}, at {_usd(answer.listing_price_usd)}: {answer.coins_bought:,.6g} coins",
         f"  sold at the last month's {sold_at} of {_usd(answer.sell_price_usd)}"
         f" ({month.candles} daily closes to {month_end})",
@@ -47,15 +71,25 @@ def describe(answer: pb.AskLamboResponse, coin: pb.Coin | None) -> str:
     if coin is not None and len(coin.history) > 1:
         times = [p.time.seconds for p in coin.history]
         closes = [p.close_usd for p in coin.history]
-        lines += ["", f"{answer.symbol} weekly close, log scale:", chart.render(times, closes)]
+        lines += ["", f"{answer.symbol} close, log scale:", chart.render(times, closes)]
     return "\n".join(lines)
 
 
-def ask(target: str, symbol: str, invest: float, lambo_price: float | None, sell: str, as_json: bool) -> int:
+def ask(
+    target: str,
+    symbol: str,
+    invest: float,
+    lambo_price: float | None,
+    sell: str,
+    as_json: bool,
+    exchange: str | None = None,
+) -> int:
     """Ask and print; exit status 0 on an answer, 1 with one plain line otherwise."""
     request = pb.AskLamboRequest(symbol=symbol, investment_usd=invest, sell=SELL[sell])
     if lambo_price is not None:
         request.lambo_price_usd = lambo_price
+    if exchange is not None:
+        request.exchange = exchange
     with grpc.insecure_channel(target) as channel:
         stub = pb_grpc.LamboServiceStub(channel)
         try:

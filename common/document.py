@@ -1,8 +1,13 @@
 """The cached coin document: what the worker writes and the query service reads.
 
 The same dict goes to every store (SQLite JSON, Firestore fields). Times are
-unix seconds; the weekly history is two parallel arrays, not a list of maps,
-because it is read on every cache load.
+unix seconds; the history is two parallel arrays, not a list of maps, because
+it is read on every cache load.
+
+Schema 2 (several exchanges): `exchange`/`pair` are the listing's, every
+per-exchange listing is kept in `listings`, and `price_exchange`/`price_pair`
+name where the last month was read. Schema 1 documents (one Kraken listing)
+are still read, as a complete Kraken listing.
 """
 
 from __future__ import annotations
@@ -15,17 +20,22 @@ from typing import Any
 
 from common.candles import utc_from_unix
 from common.errors import BadPriceData
+from common.exchanges import ARCHIVE
+from common.listings import ExchangeListing, source_kind
 from common.prices import LastMonth, Listing
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
 class CoinDocument:
-    """Everything needed to answer for one coin without calling the exchange.
+    """Everything needed to answer for one coin without calling an exchange.
 
-    The weekly history is kept as packed arrays (unix seconds, USD closes): a
+    The composite history is kept as packed arrays (unix seconds, USD closes): a
     thousand coins of full history then cost megabytes, not tens of them.
+    `listing_complete` is False while some source has not answered (`pending`
+    names the sources to ask again); an empty `price_exchange`/`price_pair`
+    means the listing's.
     """
 
     symbol: str
@@ -37,10 +47,24 @@ class CoinDocument:
     history_closes: Sequence[float]
     computed_at: datetime
     sample_data: bool = False
+    listings: tuple[ExchangeListing, ...] = ()
+    listing_complete: bool = True
+    listing_quote: str = "USD"
+    listing_source: str = "api"
+    price_exchange: str = ""
+    price_pair: str = ""
+    pending: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.history_times) != len(self.history_closes):
             raise BadPriceData("history times and closes differ in length")
+        if self.price_exchange == ARCHIVE:
+            raise BadPriceData("the archive never prices the last month")
+        if not self.price_exchange:
+            object.__setattr__(self, "price_exchange", self.exchange)
+            object.__setattr__(self, "price_pair", self.price_pair or self.pair)
+        object.__setattr__(self, "listings", tuple(self.listings))
+        object.__setattr__(self, "pending", tuple(self.pending))
         object.__setattr__(self, "history_times", array("q", self.history_times))
         object.__setattr__(self, "history_closes", array("d", self.history_closes))
 
@@ -53,16 +77,26 @@ class CoinDocument:
         """The same document with a listing kept from an earlier computation."""
         return replace(self, listing=listing)
 
+    def listing_on(self, exchange: str) -> ExchangeListing | None:
+        """This coin's listing on one exchange (or the archive), if it has one."""
+        return next((x for x in self.listings if x.exchange == exchange), None)
+
 
 def is_improvement(new: CoinDocument, old: CoinDocument | None) -> bool:
-    """Whether `new` may replace `old`: never go back in time, never replace real data with samples.
+    """Whether `new` may replace `old`.
 
-    Equal as_of is allowed so that a redelivered message rewrites identical content.
+    Never replace real data with samples, nor a final listing with a provisional one.
+    A final listing may replace a provisional one even with an older as_of: the
+    listing is the fact the answer rests on, and the next refresh moves as_of on.
+    Otherwise never go back in time; equal as_of is allowed so that a redelivered
+    message rewrites identical content.
     """
     if old is None:
         return True
     if new.sample_data and not old.sample_data:
         return False
+    if old.listing_complete != new.listing_complete:
+        return new.listing_complete
     return new.as_of >= old.as_of
 
 
@@ -82,6 +116,13 @@ def to_dict(doc: CoinDocument) -> dict[str, Any]:
         "symbol": doc.symbol,
         "exchange": doc.exchange,
         "pair": doc.pair,
+        "listings": [_listing_dict(x) for x in doc.listings],
+        "listing_complete": doc.listing_complete,
+        "listing_quote": doc.listing_quote,
+        "listing_source": doc.listing_source,
+        "price_exchange": doc.price_exchange,
+        "price_pair": doc.price_pair,
+        "pending": list(doc.pending),
         "listing": {
             "date": _ts(doc.listing.date),
             "price_usd": doc.listing.price_usd,
@@ -104,24 +145,70 @@ def to_dict(doc: CoinDocument) -> dict[str, Any]:
     }
 
 
+def _listing_dict(listing: ExchangeListing) -> dict[str, Any]:
+    return {
+        "exchange": listing.exchange,
+        "pair": listing.pair,
+        "quote": listing.quote,
+        "source": listing.source,
+        "date": _ts(listing.listing_date),
+        "price_usd": listing.listing_price_usd,
+        "day_volume_usd": listing.listing_day_volume_usd,
+    }
+
+
+def _listing_from(data: Mapping[str, Any]) -> ExchangeListing:
+    return ExchangeListing(
+        exchange=str(data["exchange"]),
+        pair=str(data["pair"]),
+        quote=str(data["quote"]),
+        source=str(data["source"]),
+        listing_date=utc_from_unix(data["date"]),
+        listing_price_usd=float(data["price_usd"]),
+        listing_day_volume_usd=float(data["day_volume_usd"]),
+    )
+
+
+def _multi_exchange_fields(data: Mapping[str, Any], listing: Listing) -> dict[str, Any]:
+    """Schema 2's fields; for schema 1, what it meant: one complete listing on its exchange."""
+    if data["schema_version"] == 1:
+        # Schema 1 kept no first-day volume (0 = unknown), and its price was a weekly VWAP:
+        # a refresh asks that exchange for its first day again.
+        exchange = str(data["exchange"])
+        old = ExchangeListing(
+            exchange, str(data["pair"]), "USD", source_kind(exchange), listing.date, listing.price_usd, 0.0
+        )
+        return {"listing_complete": True, "listings": (old,)}
+    return {
+        "listings": tuple(_listing_from(x) for x in data["listings"]),
+        "listing_complete": bool(data["listing_complete"]),
+        "listing_quote": str(data["listing_quote"]),
+        "listing_source": str(data["listing_source"]),
+        "price_exchange": str(data["price_exchange"]),
+        "price_pair": str(data["price_pair"]),
+        "pending": tuple(str(x) for x in data["pending"]),
+    }
+
+
 def from_dict(data: Mapping[str, Any]) -> CoinDocument:
     """Parse a stored document; BadPriceData when it is not one this version understands."""
     try:
-        if data["schema_version"] != SCHEMA_VERSION:
+        if data["schema_version"] not in (1, SCHEMA_VERSION):
             raise BadPriceData(f"unsupported schema_version {data['schema_version']!r}")
         listing = data["listing"]
         month = data["last_month"]
         history = data["history"]
+        first = Listing(
+            date=utc_from_unix(listing["date"]),
+            price_usd=float(listing["price_usd"]),
+            interval_minutes=int(listing["interval_minutes"]),
+            may_be_truncated=bool(listing["may_be_truncated"]),
+        )
         return CoinDocument(
             symbol=str(data["symbol"]),
             exchange=str(data["exchange"]),
             pair=str(data["pair"]),
-            listing=Listing(
-                date=utc_from_unix(listing["date"]),
-                price_usd=float(listing["price_usd"]),
-                interval_minutes=int(listing["interval_minutes"]),
-                may_be_truncated=bool(listing["may_be_truncated"]),
-            ),
+            listing=first,
             last_month=LastMonth(
                 start=utc_from_unix(month["start"]),
                 end=utc_from_unix(month["end"]),
@@ -132,6 +219,7 @@ def from_dict(data: Mapping[str, Any]) -> CoinDocument:
             history_closes=_packed("d", history["closes"], float),
             computed_at=utc_from_unix(data["computed_at"]),
             sample_data=bool(data.get("sample_data", False)),
+            **_multi_exchange_fields(data, first),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BadPriceData(f"malformed coin document: {exc!r}") from exc

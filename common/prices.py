@@ -1,11 +1,10 @@
 """Listing price and last-month prices: the two facts every answer rests on.
 
 Definitions (also in the README):
-- listing: the earliest candle the exchange has for the USD pair, read at the
-  weekly interval; its open time is the listing date and its VWAP the listing
-  price (its close when it had no volume). A weekly answer holding the maximum
-  720 entries may be cut short, so the 15-day interval is used instead and the
-  listing is flagged as possibly truncated if that answer is full too.
+- listing: which exchange's first day it is, and when it is final, is decided in
+  common.listings; `listing_from` reads one off a single exchange's earliest
+  candle (weekly or 15-day when that is all an exchange gives), kept for
+  single-exchange documents such as the benchmark's.
 - last month: the complete daily candles whose open time t satisfies
   end - 30 days <= t < end, where end is the close time of the latest complete
   daily candle. as_of = end.

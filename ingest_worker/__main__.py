@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import bootstrap
@@ -26,16 +27,16 @@ def run_worker(
     settings: Settings,
     stop: threading.Event,
     *,
-    source: PriceSource | None = None,
+    sources: Sequence[PriceSource] | None = None,
     sample_data: bool = False,
 ) -> None:
     """Wire the adapters for `settings` and consume until `stop` is set."""
     store = bootstrap.coin_store(settings)
     queue = bootstrap.refresh_queue(settings)
-    if source is None:
-        source = bootstrap.price_source(settings, sleep=_interruptible_sleep(stop))
+    if sources is None:
+        sources = bootstrap.price_sources(settings, sleep=_interruptible_sleep(stop))
     handler = RefreshHandler(
-        source=source,
+        sources=sources,
         store=store,
         coins=settings.coins,
         clock=utc_now,
@@ -43,7 +44,11 @@ def run_worker(
         fan_out_queue=queue if settings.backend == "gcp" else None,
     )
     log.info("worker consuming refresh messages (%s backend)", settings.backend)
-    queue.consume(handler, stop)
+    try:
+        queue.consume(handler, stop)
+    finally:
+        for source in sources:
+            source.close()
     log.info("worker stopped")
 
 

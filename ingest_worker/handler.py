@@ -16,6 +16,7 @@ from common.errors import (
     StoreUnavailable,
     UnknownSymbol,
 )
+from common.exchanges import ARCHIVE
 from common.ports import CoinStore, Delivery, PriceSource, RefreshQueue, Verdict
 from ingest_worker.refresh import refresh_coin
 
@@ -31,16 +32,17 @@ TRANSIENT: tuple[type[DelosError], ...] = (ExchangeUnavailable, StoreUnavailable
 class RefreshHandler:
     """Handles refresh messages; one instance per worker process.
 
-    `fan_out_queue` set: `{"all": true}` becomes one message per USD pair the
-    exchange lists, so each coin is retried and scaled on its own. Unset: `all`
-    means the configured coin list, refreshed in this delivery.
+    `sources` are the enabled price sources in preference order (the archive
+    first, then DELOS_EXCHANGES). `fan_out_queue` set: `{"all": true}` becomes one
+    message per symbol any live exchange has a pair for, so each coin is retried
+    and scaled on its own. Unset: `all` means the configured coin list, refreshed
+    in this delivery.
     """
 
-    source: PriceSource
+    sources: Sequence[PriceSource]
     store: CoinStore
     coins: Sequence[str]
     clock: Callable[[], datetime]
-    exchange: str = "kraken"
     sample_data: bool = False
     fan_out_queue: RefreshQueue | None = None
 
@@ -66,16 +68,9 @@ class RefreshHandler:
     def refresh(self, symbol: str, force: bool) -> bool:
         """Refresh one coin; False when the failure is transient and the message should come back."""
         try:
-            refresh_coin(
-                symbol,
-                self.source,
-                self.store,
-                self.clock(),
-                exchange=self.exchange,
-                force=force,
-                sample_data=self.sample_data,
+            doc = refresh_coin(
+                symbol, self.sources, self.store, self.clock(), force=force, sample_data=self.sample_data
             )
-            return True
         except UnknownSymbol as exc:
             # Only coins Delos knows get a failure record: junk symbols must not grow the store.
             if self.store.get(symbol) is not None:
@@ -87,12 +82,26 @@ class RefreshHandler:
             self._mark_failed(symbol, exc)
             return True
         except TRANSIENT as exc:
-            self._mark_failed(symbol, exc)
+            # With one exchange down, a junk symbol cannot be told from a coin listed only there:
+            # it is retried, but only a coin the store knows gets a failure record.
+            if self.store.get(symbol) is not None:
+                self._mark_failed(symbol, exc)
+            else:
+                log.warning("refresh of %s postponed: %s", symbol, exc)
             return False
         except Exception as exc:  # a bug must not kill the worker; redelivery then dead-lettering bound it
             log.exception("unexpected error refreshing %s", symbol)
             self._mark_failed(symbol, exc)
             return False
+        if doc.pending:
+            # Some exchange failed: the provisional document is stored and answered now, and the
+            # message is nacked so that the redelivery asks those exchanges again soon, rather than
+            # waiting a whole refresh interval with a listing that may be wrong. Only transient
+            # failures are pending (a definite "no such pair" is an answer), so this ends once the
+            # exchange is back, or when the subscription's dead-letter policy gives up.
+            log.warning("%s: %s did not answer; the refresh will be retried", symbol, ", ".join(doc.pending))
+            return False
+        return True
 
     def _mark_failed(self, symbol: str, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"
@@ -106,17 +115,36 @@ class RefreshHandler:
         queue = self.fan_out_queue
         if queue is None:
             raise ValueError("fan-out needs a queue")
-        try:
-            pairs = self.source.usd_pairs()
-        except ExchangeUnavailable as exc:
-            log.warning("fan-out postponed, the exchange's pair list is unavailable: %s", exc)
+        symbols = self._listed_symbols()
+        if symbols is None:
             return Verdict.NACK
         try:
-            for pair in pairs:
-                body = messages.encode(messages.RefreshRequest(symbols=(pair.symbol,), force=force))
+            for symbol in symbols:
+                body = messages.encode(messages.RefreshRequest(symbols=(symbol,), force=force))
                 queue.publish(body, {"origin": "fan-out"})
         except Exception:  # redelivery repeats the fan-out; per-coin refreshes are idempotent
             log.exception("fan-out interrupted; the message will be redelivered")
             return Verdict.NACK
-        log.info("fanned out a refresh of %d coins", len(pairs))
+        log.info("fanned out a refresh of %d coins", len(symbols))
         return Verdict.ACK
+
+    def _listed_symbols(self) -> list[str] | None:
+        """Every symbol some live exchange has a pair for; None when no exchange's list could be read.
+
+        An exchange whose list is unavailable is left out of this round (logged): its coins that
+        other exchanges list are still refreshed, and each refresh asks every exchange anyway.
+        """
+        symbols: set[str] = set()
+        answered = False
+        for source in self.sources:
+            if source.name == ARCHIVE:
+                continue  # the archive only adds history to coins an exchange lists
+            try:
+                symbols.update(pair.symbol for pair in source.pairs())
+                answered = True
+            except ExchangeUnavailable as exc:
+                log.warning("fan-out without %s: its pair list is unavailable: %s", source.name, exc)
+        if not answered:
+            log.warning("fan-out postponed: no exchange's pair list is available")
+            return None
+        return sorted(symbols)

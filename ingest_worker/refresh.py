@@ -1,75 +1,147 @@
-"""Refresh one coin: gather candles, decide the document, apply it if it is better."""
+"""Refresh one coin: ask every source in parallel, decide the document, apply it if it is better.
+
+Listings and past days never change, so a refresh asks each exchange only for
+what is new: its first day only when the stored document lacks it, and daily
+candles only from the month before the stored as_of (the last month is read
+from the price exchange's candles, which may have changed). A first sight, a forced refresh, a
+listing still provisional or a newly found exchange listing reads full histories.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from common.candles import DAILY_MINUTES, FIFTEEN_DAY_MINUTES, WEEKLY_MINUTES, CandleSeries, complete
-from common.coin import build_document, needs_coarser_history
+from common.candles import DAILY_MINUTES, CandleSeries, complete
 from common.document import CoinDocument, same_facts
-from common.errors import BadPriceData
+from common.errors import BadPriceData, ExchangeUnavailable, UnknownSymbol
+from common.exchanges import ARCHIVE
+from common.listings import ExchangeListing, from_first_day, traded
 from common.ports import CoinStore, Pair, PriceSource
+from common.sources import SourceAnswer, decide_document
 
 log = logging.getLogger(__name__)
-# The 30-day window plus the unfinished day and a margin for an exchange that lags a day or two.
+# Read again before the stored as_of: the 30-day window the last month needs (even if no new day
+# came) plus a margin for an exchange that lagged a day or two behind the one that set as_of.
 DAILY_LOOKBACK = timedelta(days=33)
+
+
+@dataclass(frozen=True, slots=True)
+class _First:
+    """Step one for one source: its pair and listing, or why there is none."""
+
+    pair: Pair | None = None
+    listing: ExchangeListing | None = None
+    new: bool = False  # the listing was read now, not carried from the stored document
+    no_pair: bool = False
+    failure: str | None = None
 
 
 def refresh_coin(
     symbol: str,
-    source: PriceSource,
+    sources: Sequence[PriceSource],
     store: CoinStore,
     now: datetime,
     *,
-    exchange: str,
     force: bool = False,
     sample_data: bool = False,
 ) -> CoinDocument:
-    """Fetch, compute and save one coin's document; returns the document computed.
+    """Fetch, decide and save one coin's document; returns the document computed.
 
-    A redelivered message finds the same facts and writes nothing, so state stays identical.
-    The listing never changes once computed, so an existing document's listing is
-    kept (saving the 15-day fetch for old coins) unless `force` asks to recompute.
-    Raises the domain errors of the source and the store; writes nothing then.
+    Its `pending` names the sources that failed and must be asked again. Raises
+    ExchangeUnavailable when no usable answer came (nothing is written then),
+    UnknownSymbol when no source has the coin, and the store's errors.
     """
-    pair = source.pair_for(symbol)
     existing = store.get(symbol)
-    known = existing.listing if existing is not None and not force and existing.pair == pair.name else None
-    weekly = source.candles(pair, WEEKLY_MINUTES)
-    coarse = source.candles(pair, FIFTEEN_DAY_MINUTES) if needs_coarser_history(weekly, known) else None
-    daily = _recent_daily(source, pair, now)
-    doc = build_document(
-        symbol=symbol,
-        exchange=exchange,
-        pair=pair.name,
-        weekly=weekly,
-        daily=daily,
-        now=now,
-        known_listing=known,
-        coarse=coarse,
-        sample_data=sample_data,
-    )
+    stored = None if force else existing
+    # One thread per source: a rate-limited or slow exchange only delays its own answer.
+    with ThreadPoolExecutor(max_workers=max(1, len(sources)), thread_name_prefix=f"refresh-{symbol}") as pool:
+        firsts = list(pool.map(lambda source: _first_day(source, symbol, stored), sources))
+        full = stored is None or not stored.listing_complete or bool(stored.pending) or any(f.new for f in firsts)
+        since = None if full or stored is None else stored.as_of - DAILY_LOOKBACK
+        answers = list(pool.map(lambda source, first: _prices(source, first, since, now), sources, firsts))
+    try:
+        doc = decide_document(symbol, answers, stored, now, history_since=since, sample_data=sample_data)
+    except BadPriceData:
+        _raise_for_missing(answers)
+        raise
     if existing is not None and same_facts(doc, existing):
         log.info("%s unchanged since %s", symbol, doc.as_of.isoformat())
         return existing
     if store.save_if_better(doc):
-        log.info("refreshed %s (%s): as_of %s", symbol, pair.name, doc.as_of.isoformat())
+        state = "final" if doc.listing_complete else f"provisional, waiting for {', '.join(doc.pending)}"
+        log.info("refreshed %s: listing on %s (%s), as_of %s", symbol, doc.exchange, state, doc.as_of.isoformat())
     else:
-        log.warning("kept the stored %s document: it is newer than what %s returned", symbol, exchange)
+        log.warning("kept the stored %s document: it is newer or more complete", symbol)
     return doc
 
 
-def _recent_daily(source: PriceSource, pair: Pair, now: datetime) -> CandleSeries:
-    """Only the last month of daily candles is needed: asking for just those keeps the answer small.
+def _raise_for_missing(answers: Sequence[SourceAnswer]) -> None:
+    """When no document can be built: a transient failure if any source failed, UnknownSymbol if none has it."""
+    failed = [f"{a.exchange}: {a.failure}" for a in answers if a.failure is not None]
+    if failed:
+        raise ExchangeUnavailable("no usable answer yet; " + "; ".join(failed))
+    if all(a.no_pair for a in answers):
+        raise UnknownSymbol("no enabled exchange has a pair for this symbol")
 
-    A coin that has not traded for a month gets its whole daily history instead, so it is
-    still answered (marked stale) rather than failed.
-    """
+
+def _first_day(source: PriceSource, symbol: str, stored: CoinDocument | None) -> _First:
+    """The source's pair and listing; the stored listing is kept when it is of the same pair."""
     try:
-        recent = source.candles(pair, DAILY_MINUTES, since=now - DAILY_LOOKBACK)
-        if complete(recent, now):
-            return recent
+        pair = source.pair_for(symbol)
+        known = stored.listing_on(source.name) if stored is not None else None
+        if known is not None and known.pair == pair.name and known.volume_known:
+            return _First(pair, known)
+        try:
+            return _First(pair, from_first_day(source.name, pair.name, pair.quote, source.first_day(pair)), new=True)
+        except BadPriceData as exc:  # the pair never traded, or its first day is unusable: a definite answer
+            log.warning("%s on %s has no usable first day: %s", symbol, source.name, exc)
+            return _First(pair, no_pair=True)
+    except UnknownSymbol:
+        return _First(no_pair=True)
+    except ExchangeUnavailable as exc:
+        return _First(failure=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # a bug in one adapter must not stop the others; retried like a failure
+        log.exception("unexpected error asking %s for %s", source.name, symbol)
+        return _First(failure=f"{type(exc).__name__}")
+
+
+def _prices(source: PriceSource, first: _First, since: datetime | None, now: datetime) -> SourceAnswer:
+    """The source's candles: its full history when `since` is None, else its daily candles since then."""
+    pair = first.pair
+    if pair is None or first.listing is None:
+        return SourceAnswer(source.name, no_pair=first.no_pair, failure=first.failure)
+    try:
+        # Validated here, so that one exchange's bad candles cost only its own prices.
+        if since is None:
+            history = traded(source.history(pair))
+            daily = history if history.interval_minutes == DAILY_MINUTES else _daily(source, pair, None)
+            series = (history, daily) if daily is not history else (history,)
+        else:
+            daily = _daily(source, pair, since)
+            if not complete(daily, now) and source.name != ARCHIVE:
+                daily = _daily(source, pair, None)  # quiet for a month: still answered, marked stale
+            series = (daily,)
+        return SourceAnswer(source.name, pair.name, first.listing, series=series, daily=daily)
+    except BadPriceData as exc:  # asking again gives the same unusable answer: keep the listing, no prices
+        log.warning("%s prices of %s are unusable: %s", source.name, pair.symbol, exc)
+        return SourceAnswer(source.name, pair.name, first.listing)
+    except ExchangeUnavailable as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # as in _first_day: isolate the bug, retry later
+        log.exception("unexpected error reading %s prices of %s", source.name, pair.symbol)
+        reason = type(exc).__name__
+    return SourceAnswer(source.name, pair.name, first.listing, failure=reason)
+
+
+def _daily(source: PriceSource, pair: Pair, since: datetime | None) -> CandleSeries:
+    """Daily candles; an empty answer (no trade since then) is no candles, not an error."""
+    try:
+        return traded(source.daily(pair, since))
     except BadPriceData:
-        pass  # nothing in the lookback window
-    return source.candles(pair, DAILY_MINUTES)
+        if since is None:
+            raise
+        return CandleSeries(DAILY_MINUTES, ())

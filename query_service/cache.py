@@ -36,6 +36,7 @@ class PreparedCoin:
             pair=doc.pair,
             as_of=convert.timestamp(doc.as_of),
             listing_date=convert.timestamp(doc.listing.date),
+            listing_exchange=doc.exchange,
         )
         self._coin: pb.Coin | None = None
         self._graph_data: str | None = None

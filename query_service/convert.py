@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from common.document import CoinDocument
 from common.errors import InvalidRequest
 from common.lambo import SellChoice
+from common.listings import ExchangeListing
 from common.prices import LastMonth
 from delos.v1 import lambo_pb2 as pb
 
@@ -51,6 +52,18 @@ def last_month_message(month: LastMonth) -> pb.LastMonth:
     )
 
 
+def listing_message(listing: ExchangeListing) -> pb.ExchangeListing:
+    return pb.ExchangeListing(
+        exchange=listing.exchange,
+        pair=listing.pair,
+        quote=listing.quote,
+        source=listing.source,
+        listing_date=timestamp(listing.listing_date),
+        listing_price_usd=listing.listing_price_usd,
+        listing_day_volume_usd=listing.listing_day_volume_usd,
+    )
+
+
 def _coin_fields(doc: CoinDocument) -> dict[str, Any]:
     """The fields Coin and AskLamboResponse share, by their common names."""
     return {
@@ -64,7 +77,24 @@ def _coin_fields(doc: CoinDocument) -> dict[str, Any]:
         "as_of": timestamp(doc.as_of),
         "computed_at": timestamp(doc.computed_at),
         "sample_data": doc.sample_data,
+        "listing_quote": doc.listing_quote,
+        "listing_source": doc.listing_source,
+        "listing_complete": doc.listing_complete,
+        "price_exchange": doc.price_exchange,
+        "price_pair": doc.price_pair,
+        "listings": [listing_message(x) for x in doc.listings],
     }
+
+
+def use_listing(response: pb.AskLamboResponse, listing: ExchangeListing) -> None:
+    """Make an answer read as if bought at `listing`: its exchange, pair, date and price."""
+    response.exchange = listing.exchange
+    response.pair = listing.pair
+    response.listing_date.CopyFrom(timestamp(listing.listing_date))
+    response.listing_price_usd = listing.listing_price_usd
+    response.listing_quote = listing.quote
+    response.listing_source = listing.source
+    response.listing_interval_minutes = 1440
 
 
 def coin_message(doc: CoinDocument) -> pb.Coin:

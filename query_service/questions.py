@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 
-from common.errors import NotCached, NotReady
+from common.document import CoinDocument
+from common.errors import InvalidRequest, NotCached, NotReady
+from common.exchanges import ALL_SOURCES
+from common.listings import ExchangeListing
 from common.symbols import normalize_symbol
 from query_service.cache import CoinCache, PreparedCoin
 
@@ -28,3 +31,15 @@ def cached_coin(cache: CoinCache, raw_symbol: object) -> PreparedCoin:
 def is_stale(cache: CoinCache, coin: PreparedCoin) -> bool:
     """Stale when the newest price is over three days old, or the store cannot be reached."""
     return not cache.connected or time.time() - coin.as_of_s > STALE_AFTER_S
+
+
+def listing_at(doc: CoinDocument, exchange: str) -> ExchangeListing:
+    """The coin's listing on the exchange a request names; InvalidRequest / NotCached saying why not."""
+    name = exchange.strip().lower()
+    if name not in ALL_SOURCES:
+        raise InvalidRequest(f"exchange must be one of {', '.join(ALL_SOURCES)}, got {exchange[:40]!r}")
+    found = doc.listing_on(name)
+    if found is None:
+        listed = ", ".join(x.exchange for x in doc.listings) or "none known yet"
+        raise NotCached(f"{doc.symbol} has no listing on {name} (listed on: {listed})")
+    return found

@@ -16,7 +16,7 @@ from query_service import convert
 from query_service.cache import CoinCache
 from query_service.errors import status_for
 from query_service.guard import GENERIC_MESSAGE
-from query_service.questions import cached_coin, is_stale
+from query_service.questions import cached_coin, is_stale, listing_at
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +50,17 @@ class LamboServicer(pb_grpc.LamboServiceServicer):
                 else LAMBO_PRICE_USD
             )
             choice = convert.sell_choice(request.sell)
+            bought_at = listing_at(coin.doc, request.exchange) if request.HasField("exchange") else None
         except DelosError as exc:
             await abort(context, exc)
             raise  # unreachable: abort raises
         price = coin.sell_prices[choice]
-        done = trade(coin.doc.listing.price_usd, price, investment, lambo_price)
+        listing_price = coin.doc.listing.price_usd if bought_at is None else bought_at.listing_price_usd
+        done = trade(listing_price, price, investment, lambo_price)
         response = pb.AskLamboResponse()
         response.CopyFrom(coin.template)
+        if bought_at is not None:
+            convert.use_listing(response, bought_at)
         response.coins_bought = done.coins_bought
         response.sell_price_usd = price
         response.sell = request.sell or pb.SELL_PRICE_MEAN_CLOSE

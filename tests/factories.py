@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from common.document import CoinDocument
+from common.listings import ExchangeListing
 from common.prices import LastMonth, Listing
 
 AS_OF = datetime(2026, 11, 20, tzinfo=UTC)
@@ -19,11 +20,16 @@ def make_document(
     closes: Sequence[float] = (90_000.0, 91_000.5, 92_000.25),
     sample_data: bool = False,
     history_weeks: int = 4,
+    listing_complete: bool = True,
 ) -> CoinDocument:
     """A valid document whose last daily candle closes at `as_of`, with `closes` as its last days."""
     day = timedelta(days=1)
     close_times = tuple(as_of - day * (len(closes) - i) for i in range(len(closes)))
     listed = as_of - timedelta(weeks=history_weeks + 1)
+    listings = (
+        ExchangeListing("kraken", f"X{symbol}ZUSD", "USD", "api", listed, listing_price, 12_345.5),
+        ExchangeListing("binance", f"{symbol}USDT", "USDT", "api", listed + day, listing_price * 2, 0.99),
+    )
     return CoinDocument(
         symbol=symbol,
         exchange="kraken",
@@ -34,6 +40,11 @@ def make_document(
         history_closes=[listing_price * (2**w) for w in range(history_weeks)],
         computed_at=as_of + timedelta(hours=1),
         sample_data=sample_data,
+        listings=listings,
+        listing_complete=listing_complete,
+        price_exchange="coinbase",
+        price_pair=f"{symbol}-USD",
+        pending=() if listing_complete else ("bitstamp",),
     )
 
 

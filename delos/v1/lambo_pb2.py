@@ -25,33 +25,35 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x64\x65los/v1/lambo.proto\x12\x08\x64\x65los.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x01\n\x0f\x41skLamboRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x16\n\x0einvestment_usd\x18\x02 \x01(\x01\x12\x1c\n\x0flambo_price_usd\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12!\n\x04sell\x18\x04 \x01(\x0e\x32\x13.delos.v1.SellPriceB\x12\n\x10_lambo_price_usd\"\xd9\x01\n\tLastMonth\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmean_close\x18\x03 \x01(\x01\x12\x12\n\nbest_close\x18\x04 \x01(\x01\x12\x13\n\x0bworst_close\x18\x05 \x01(\x01\x12\x14\n\x0clatest_close\x18\x06 \x01(\x01\x12\x0f\n\x07\x63\x61ndles\x18\x07 \x01(\x05\x12\x14\n\x0cmissing_days\x18\x08 \x01(\x05\"\xdf\x04\n\x10\x41skLamboResponse\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08\x65xchange\x18\x02 \x01(\t\x12\x0c\n\x04pair\x18\x03 \x01(\t\x12\x30\n\x0clisting_date\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11listing_price_usd\x18\x05 \x01(\x01\x12\x14\n\x0c\x63oins_bought\x18\x06 \x01(\x01\x12\x16\n\x0esell_price_usd\x18\x07 \x01(\x01\x12\'\n\nlast_month\x18\x08 \x01(\x0b\x32\x13.delos.v1.LastMonth\x12\x14\n\x0cproceeds_usd\x18\t \x01(\x01\x12\x12\n\nprofit_usd\x18\n \x01(\x01\x12\x15\n\rgrowth_factor\x18\x0b \x01(\x01\x12\x17\n\x0flambo_price_usd\x18\x0c \x01(\x01\x12\x0e\n\x06lambos\x18\r \x01(\x01\x12\x15\n\rcan_buy_lambo\x18\x0e \x01(\x08\x12 \n\x18\x62reakeven_investment_usd\x18\x0f \x01(\x01\x12)\n\x05\x61s_of\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63omputed_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05stale\x18\x12 \x01(\x08\x12\x0f\n\x07verdict\x18\x13 \x01(\t\x12!\n\x04sell\x18\x14 \x01(\x0e\x32\x13.delos.v1.SellPrice\x12 \n\x18listing_interval_minutes\x18\x15 \x01(\x05\x12\x13\n\x0bsample_data\x18\x16 \x01(\x08\" \n\x0eGetCoinRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"I\n\nPricePoint\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tclose_usd\x18\x02 \x01(\x01\"\x97\x03\n\x04\x43oin\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08\x65xchange\x18\x02 \x01(\t\x12\x0c\n\x04pair\x18\x03 \x01(\t\x12\x30\n\x0clisting_date\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11listing_price_usd\x18\x05 \x01(\x01\x12 \n\x18listing_interval_minutes\x18\x06 \x01(\x05\x12 \n\x18listing_may_be_truncated\x18\x07 \x01(\x08\x12\'\n\nlast_month\x18\x08 \x01(\x0b\x32\x13.delos.v1.LastMonth\x12)\n\x05\x61s_of\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63omputed_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05stale\x18\x0b \x01(\x08\x12%\n\x07history\x18\x0c \x03(\x0b\x32\x14.delos.v1.PricePoint\x12\x13\n\x0bsample_data\x18\r \x01(\x08\"\x12\n\x10ListCoinsRequest\"\x97\x01\n\x0b\x43oinSummary\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x0c\n\x04pair\x18\x02 \x01(\t\x12)\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05stale\x18\x04 \x01(\x08\x12\x30\n\x0clisting_date\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"9\n\x11ListCoinsResponse\x12$\n\x05\x63oins\x18\x01 \x03(\x0b\x32\x15.delos.v1.CoinSummary*\x96\x01\n\tSellPrice\x12\x1a\n\x16SELL_PRICE_UNSPECIFIED\x10\x00\x12\x19\n\x15SELL_PRICE_MEAN_CLOSE\x10\x01\x12\x19\n\x15SELL_PRICE_BEST_CLOSE\x10\x02\x12\x1a\n\x16SELL_PRICE_WORST_CLOSE\x10\x03\x12\x1b\n\x17SELL_PRICE_LATEST_CLOSE\x10\x04\x32\xcc\x01\n\x0cLamboService\x12\x41\n\x08\x41skLambo\x12\x19.delos.v1.AskLamboRequest\x1a\x1a.delos.v1.AskLamboResponse\x12\x33\n\x07GetCoin\x12\x18.delos.v1.GetCoinRequest\x1a\x0e.delos.v1.Coin\x12\x44\n\tListCoins\x12\x1a.delos.v1.ListCoinsRequest\x1a\x1b.delos.v1.ListCoinsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x64\x65los/v1/lambo.proto\x12\x08\x64\x65los.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x01\n\x0f\x41skLamboRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x16\n\x0einvestment_usd\x18\x02 \x01(\x01\x12\x1c\n\x0flambo_price_usd\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12!\n\x04sell\x18\x04 \x01(\x0e\x32\x13.delos.v1.SellPrice\x12\x15\n\x08\x65xchange\x18\x05 \x01(\tH\x01\x88\x01\x01\x42\x12\n\x10_lambo_price_usdB\x0b\n\t_exchange\"\xbd\x01\n\x0f\x45xchangeListing\x12\x10\n\x08\x65xchange\x18\x01 \x01(\t\x12\x0c\n\x04pair\x18\x02 \x01(\t\x12\r\n\x05quote\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x30\n\x0clisting_date\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11listing_price_usd\x18\x06 \x01(\x01\x12\x1e\n\x16listing_day_volume_usd\x18\x07 \x01(\x01\"\xd9\x01\n\tLastMonth\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmean_close\x18\x03 \x01(\x01\x12\x12\n\nbest_close\x18\x04 \x01(\x01\x12\x13\n\x0bworst_close\x18\x05 \x01(\x01\x12\x14\n\x0clatest_close\x18\x06 \x01(\x01\x12\x0f\n\x07\x63\x61ndles\x18\x07 \x01(\x05\x12\x14\n\x0cmissing_days\x18\x08 \x01(\x05\"\x81\x06\n\x10\x41skLamboResponse\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08\x65xchange\x18\x02 \x01(\t\x12\x0c\n\x04pair\x18\x03 \x01(\t\x12\x30\n\x0clisting_date\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11listing_price_usd\x18\x05 \x01(\x01\x12\x14\n\x0c\x63oins_bought\x18\x06 \x01(\x01\x12\x16\n\x0esell_price_usd\x18\x07 \x01(\x01\x12\'\n\nlast_month\x18\x08 \x01(\x0b\x32\x13.delos.v1.LastMonth\x12\x14\n\x0cproceeds_usd\x18\t \x01(\x01\x12\x12\n\nprofit_usd\x18\n \x01(\x01\x12\x15\n\rgrowth_factor\x18\x0b \x01(\x01\x12\x17\n\x0flambo_price_usd\x18\x0c \x01(\x01\x12\x0e\n\x06lambos\x18\r \x01(\x01\x12\x15\n\rcan_buy_lambo\x18\x0e \x01(\x08\x12 \n\x18\x62reakeven_investment_usd\x18\x0f \x01(\x01\x12)\n\x05\x61s_of\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63omputed_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05stale\x18\x12 \x01(\x08\x12\x0f\n\x07verdict\x18\x13 \x01(\t\x12!\n\x04sell\x18\x14 \x01(\x0e\x32\x13.delos.v1.SellPrice\x12 \n\x18listing_interval_minutes\x18\x15 \x01(\x05\x12\x13\n\x0bsample_data\x18\x16 \x01(\x08\x12\x15\n\rlisting_quote\x18\x17 \x01(\t\x12\x16\n\x0elisting_source\x18\x18 \x01(\t\x12\x18\n\x10listing_complete\x18\x19 \x01(\x08\x12\x16\n\x0eprice_exchange\x18\x1a \x01(\t\x12\x12\n\nprice_pair\x18\x1b \x01(\t\x12+\n\x08listings\x18\x1c \x03(\x0b\x32\x19.delos.v1.ExchangeListing\" \n\x0eGetCoinRequest\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"I\n\nPricePoint\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tclose_usd\x18\x02 \x01(\x01\"\xb9\x04\n\x04\x43oin\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08\x65xchange\x18\x02 \x01(\t\x12\x0c\n\x04pair\x18\x03 \x01(\t\x12\x30\n\x0clisting_date\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11listing_price_usd\x18\x05 \x01(\x01\x12 \n\x18listing_interval_minutes\x18\x06 \x01(\x05\x12 \n\x18listing_may_be_truncated\x18\x07 \x01(\x08\x12\'\n\nlast_month\x18\x08 \x01(\x0b\x32\x13.delos.v1.LastMonth\x12)\n\x05\x61s_of\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63omputed_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05stale\x18\x0b \x01(\x08\x12%\n\x07history\x18\x0c \x03(\x0b\x32\x14.delos.v1.PricePoint\x12\x13\n\x0bsample_data\x18\r \x01(\x08\x12\x15\n\rlisting_quote\x18\x0e \x01(\t\x12\x16\n\x0elisting_source\x18\x0f \x01(\t\x12\x18\n\x10listing_complete\x18\x10 \x01(\x08\x12\x16\n\x0eprice_exchange\x18\x11 \x01(\t\x12\x12\n\nprice_pair\x18\x12 \x01(\t\x12+\n\x08listings\x18\x13 \x03(\x0b\x32\x19.delos.v1.ExchangeListing\"\x12\n\x10ListCoinsRequest\"\xb1\x01\n\x0b\x43oinSummary\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x0c\n\x04pair\x18\x02 \x01(\t\x12)\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05stale\x18\x04 \x01(\x08\x12\x30\n\x0clisting_date\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10listing_exchange\x18\x06 \x01(\t\"9\n\x11ListCoinsResponse\x12$\n\x05\x63oins\x18\x01 \x03(\x0b\x32\x15.delos.v1.CoinSummary*\x96\x01\n\tSellPrice\x12\x1a\n\x16SELL_PRICE_UNSPECIFIED\x10\x00\x12\x19\n\x15SELL_PRICE_MEAN_CLOSE\x10\x01\x12\x19\n\x15SELL_PRICE_BEST_CLOSE\x10\x02\x12\x1a\n\x16SELL_PRICE_WORST_CLOSE\x10\x03\x12\x1b\n\x17SELL_PRICE_LATEST_CLOSE\x10\x04\x32\xcc\x01\n\x0cLamboService\x12\x41\n\x08\x41skLambo\x12\x19.delos.v1.AskLamboRequest\x1a\x1a.delos.v1.AskLamboResponse\x12\x33\n\x07GetCoin\x12\x18.delos.v1.GetCoinRequest\x1a\x0e.delos.v1.Coin\x12\x44\n\tListCoins\x12\x1a.delos.v1.ListCoinsRequest\x1a\x1b.delos.v1.ListCoinsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'delos.v1.lambo_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SELLPRICE']._serialized_start=1795
-  _globals['_SELLPRICE']._serialized_end=1945
+  _globals['_SELLPRICE']._serialized_start=2373
+  _globals['_SELLPRICE']._serialized_end=2523
   _globals['_ASKLAMBOREQUEST']._serialized_start=68
-  _globals['_ASKLAMBOREQUEST']._serialized_end=210
-  _globals['_LASTMONTH']._serialized_start=213
-  _globals['_LASTMONTH']._serialized_end=430
-  _globals['_ASKLAMBORESPONSE']._serialized_start=433
-  _globals['_ASKLAMBORESPONSE']._serialized_end=1040
-  _globals['_GETCOINREQUEST']._serialized_start=1042
-  _globals['_GETCOINREQUEST']._serialized_end=1074
-  _globals['_PRICEPOINT']._serialized_start=1076
-  _globals['_PRICEPOINT']._serialized_end=1149
-  _globals['_COIN']._serialized_start=1152
-  _globals['_COIN']._serialized_end=1559
-  _globals['_LISTCOINSREQUEST']._serialized_start=1561
-  _globals['_LISTCOINSREQUEST']._serialized_end=1579
-  _globals['_COINSUMMARY']._serialized_start=1582
-  _globals['_COINSUMMARY']._serialized_end=1733
-  _globals['_LISTCOINSRESPONSE']._serialized_start=1735
-  _globals['_LISTCOINSRESPONSE']._serialized_end=1792
-  _globals['_LAMBOSERVICE']._serialized_start=1948
-  _globals['_LAMBOSERVICE']._serialized_end=2152
+  _globals['_ASKLAMBOREQUEST']._serialized_end=246
+  _globals['_EXCHANGELISTING']._serialized_start=249
+  _globals['_EXCHANGELISTING']._serialized_end=438
+  _globals['_LASTMONTH']._serialized_start=441
+  _globals['_LASTMONTH']._serialized_end=658
+  _globals['_ASKLAMBORESPONSE']._serialized_start=661
+  _globals['_ASKLAMBORESPONSE']._serialized_end=1430
+  _globals['_GETCOINREQUEST']._serialized_start=1432
+  _globals['_GETCOINREQUEST']._serialized_end=1464
+  _globals['_PRICEPOINT']._serialized_start=1466
+  _globals['_PRICEPOINT']._serialized_end=1539
+  _globals['_COIN']._serialized_start=1542
+  _globals['_COIN']._serialized_end=2111
+  _globals['_LISTCOINSREQUEST']._serialized_start=2113
+  _globals['_LISTCOINSREQUEST']._serialized_end=2131
+  _globals['_COINSUMMARY']._serialized_start=2134
+  _globals['_COINSUMMARY']._serialized_end=2311
+  _globals['_LISTCOINSRESPONSE']._serialized_start=2313
+  _globals['_LISTCOINSRESPONSE']._serialized_end=2370
+  _globals['_LAMBOSERVICE']._serialized_start=2526
+  _globals['_LAMBOSERVICE']._serialized_end=2730
 # @@protoc_insertion_point(module_scope)

@@ -24,16 +24,36 @@ SELL_PRICE_WORST_CLOSE: SellPrice
 SELL_PRICE_LATEST_CLOSE: SellPrice
 
 class AskLamboRequest(_message.Message):
-    __slots__ = ("symbol", "investment_usd", "lambo_price_usd", "sell")
+    __slots__ = ("symbol", "investment_usd", "lambo_price_usd", "sell", "exchange")
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     INVESTMENT_USD_FIELD_NUMBER: _ClassVar[int]
     LAMBO_PRICE_USD_FIELD_NUMBER: _ClassVar[int]
     SELL_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGE_FIELD_NUMBER: _ClassVar[int]
     symbol: str
     investment_usd: float
     lambo_price_usd: float
     sell: SellPrice
-    def __init__(self, symbol: _Optional[str] = ..., investment_usd: _Optional[float] = ..., lambo_price_usd: _Optional[float] = ..., sell: _Optional[_Union[SellPrice, str]] = ...) -> None: ...
+    exchange: str
+    def __init__(self, symbol: _Optional[str] = ..., investment_usd: _Optional[float] = ..., lambo_price_usd: _Optional[float] = ..., sell: _Optional[_Union[SellPrice, str]] = ..., exchange: _Optional[str] = ...) -> None: ...
+
+class ExchangeListing(_message.Message):
+    __slots__ = ("exchange", "pair", "quote", "source", "listing_date", "listing_price_usd", "listing_day_volume_usd")
+    EXCHANGE_FIELD_NUMBER: _ClassVar[int]
+    PAIR_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LISTING_DATE_FIELD_NUMBER: _ClassVar[int]
+    LISTING_PRICE_USD_FIELD_NUMBER: _ClassVar[int]
+    LISTING_DAY_VOLUME_USD_FIELD_NUMBER: _ClassVar[int]
+    exchange: str
+    pair: str
+    quote: str
+    source: str
+    listing_date: _timestamp_pb2.Timestamp
+    listing_price_usd: float
+    listing_day_volume_usd: float
+    def __init__(self, exchange: _Optional[str] = ..., pair: _Optional[str] = ..., quote: _Optional[str] = ..., source: _Optional[str] = ..., listing_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., listing_price_usd: _Optional[float] = ..., listing_day_volume_usd: _Optional[float] = ...) -> None: ...
 
 class LastMonth(_message.Message):
     __slots__ = ("start", "end", "mean_close", "best_close", "worst_close", "latest_close", "candles", "missing_days")
@@ -56,7 +76,7 @@ class LastMonth(_message.Message):
     def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., mean_close: _Optional[float] = ..., best_close: _Optional[float] = ..., worst_close: _Optional[float] = ..., latest_close: _Optional[float] = ..., candles: _Optional[int] = ..., missing_days: _Optional[int] = ...) -> None: ...
 
 class AskLamboResponse(_message.Message):
-    __slots__ = ("symbol", "exchange", "pair", "listing_date", "listing_price_usd", "coins_bought", "sell_price_usd", "last_month", "proceeds_usd", "profit_usd", "growth_factor", "lambo_price_usd", "lambos", "can_buy_lambo", "breakeven_investment_usd", "as_of", "computed_at", "stale", "verdict", "sell", "listing_interval_minutes", "sample_data")
+    __slots__ = ("symbol", "exchange", "pair", "listing_date", "listing_price_usd", "coins_bought", "sell_price_usd", "last_month", "proceeds_usd", "profit_usd", "growth_factor", "lambo_price_usd", "lambos", "can_buy_lambo", "breakeven_investment_usd", "as_of", "computed_at", "stale", "verdict", "sell", "listing_interval_minutes", "sample_data", "listing_quote", "listing_source", "listing_complete", "price_exchange", "price_pair", "listings")
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     EXCHANGE_FIELD_NUMBER: _ClassVar[int]
     PAIR_FIELD_NUMBER: _ClassVar[int]
@@ -79,6 +99,12 @@ class AskLamboResponse(_message.Message):
     SELL_FIELD_NUMBER: _ClassVar[int]
     LISTING_INTERVAL_MINUTES_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_DATA_FIELD_NUMBER: _ClassVar[int]
+    LISTING_QUOTE_FIELD_NUMBER: _ClassVar[int]
+    LISTING_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LISTING_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_EXCHANGE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_PAIR_FIELD_NUMBER: _ClassVar[int]
+    LISTINGS_FIELD_NUMBER: _ClassVar[int]
     symbol: str
     exchange: str
     pair: str
@@ -101,7 +127,13 @@ class AskLamboResponse(_message.Message):
     sell: SellPrice
     listing_interval_minutes: int
     sample_data: bool
-    def __init__(self, symbol: _Optional[str] = ..., exchange: _Optional[str] = ..., pair: _Optional[str] = ..., listing_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., listing_price_usd: _Optional[float] = ..., coins_bought: _Optional[float] = ..., sell_price_usd: _Optional[float] = ..., last_month: _Optional[_Union[LastMonth, _Mapping]] = ..., proceeds_usd: _Optional[float] = ..., profit_usd: _Optional[float] = ..., growth_factor: _Optional[float] = ..., lambo_price_usd: _Optional[float] = ..., lambos: _Optional[float] = ..., can_buy_lambo: _Optional[bool] = ..., breakeven_investment_usd: _Optional[float] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stale: _Optional[bool] = ..., verdict: _Optional[str] = ..., sell: _Optional[_Union[SellPrice, str]] = ..., listing_interval_minutes: _Optional[int] = ..., sample_data: _Optional[bool] = ...) -> None: ...
+    listing_quote: str
+    listing_source: str
+    listing_complete: bool
+    price_exchange: str
+    price_pair: str
+    listings: _containers.RepeatedCompositeFieldContainer[ExchangeListing]
+    def __init__(self, symbol: _Optional[str] = ..., exchange: _Optional[str] = ..., pair: _Optional[str] = ..., listing_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., listing_price_usd: _Optional[float] = ..., coins_bought: _Optional[float] = ..., sell_price_usd: _Optional[float] = ..., last_month: _Optional[_Union[LastMonth, _Mapping]] = ..., proceeds_usd: _Optional[float] = ..., profit_usd: _Optional[float] = ..., growth_factor: _Optional[float] = ..., lambo_price_usd: _Optional[float] = ..., lambos: _Optional[float] = ..., can_buy_lambo: _Optional[bool] = ..., breakeven_investment_usd: _Optional[float] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stale: _Optional[bool] = ..., verdict: _Optional[str] = ..., sell: _Optional[_Union[SellPrice, str]] = ..., listing_interval_minutes: _Optional[int] = ..., sample_data: _Optional[bool] = ..., listing_quote: _Optional[str] = ..., listing_source: _Optional[str] = ..., listing_complete: _Optional[bool] = ..., price_exchange: _Optional[str] = ..., price_pair: _Optional[str] = ..., listings: _Optional[_Iterable[_Union[ExchangeListing, _Mapping]]] = ...) -> None: ...
 
 class GetCoinRequest(_message.Message):
     __slots__ = ("symbol",)
@@ -118,7 +150,7 @@ class PricePoint(_message.Message):
     def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_usd: _Optional[float] = ...) -> None: ...
 
 class Coin(_message.Message):
-    __slots__ = ("symbol", "exchange", "pair", "listing_date", "listing_price_usd", "listing_interval_minutes", "listing_may_be_truncated", "last_month", "as_of", "computed_at", "stale", "history", "sample_data")
+    __slots__ = ("symbol", "exchange", "pair", "listing_date", "listing_price_usd", "listing_interval_minutes", "listing_may_be_truncated", "last_month", "as_of", "computed_at", "stale", "history", "sample_data", "listing_quote", "listing_source", "listing_complete", "price_exchange", "price_pair", "listings")
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     EXCHANGE_FIELD_NUMBER: _ClassVar[int]
     PAIR_FIELD_NUMBER: _ClassVar[int]
@@ -132,6 +164,12 @@ class Coin(_message.Message):
     STALE_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_DATA_FIELD_NUMBER: _ClassVar[int]
+    LISTING_QUOTE_FIELD_NUMBER: _ClassVar[int]
+    LISTING_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LISTING_COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_EXCHANGE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_PAIR_FIELD_NUMBER: _ClassVar[int]
+    LISTINGS_FIELD_NUMBER: _ClassVar[int]
     symbol: str
     exchange: str
     pair: str
@@ -145,25 +183,33 @@ class Coin(_message.Message):
     stale: bool
     history: _containers.RepeatedCompositeFieldContainer[PricePoint]
     sample_data: bool
-    def __init__(self, symbol: _Optional[str] = ..., exchange: _Optional[str] = ..., pair: _Optional[str] = ..., listing_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., listing_price_usd: _Optional[float] = ..., listing_interval_minutes: _Optional[int] = ..., listing_may_be_truncated: _Optional[bool] = ..., last_month: _Optional[_Union[LastMonth, _Mapping]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stale: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[PricePoint, _Mapping]]] = ..., sample_data: _Optional[bool] = ...) -> None: ...
+    listing_quote: str
+    listing_source: str
+    listing_complete: bool
+    price_exchange: str
+    price_pair: str
+    listings: _containers.RepeatedCompositeFieldContainer[ExchangeListing]
+    def __init__(self, symbol: _Optional[str] = ..., exchange: _Optional[str] = ..., pair: _Optional[str] = ..., listing_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., listing_price_usd: _Optional[float] = ..., listing_interval_minutes: _Optional[int] = ..., listing_may_be_truncated: _Optional[bool] = ..., last_month: _Optional[_Union[LastMonth, _Mapping]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stale: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[PricePoint, _Mapping]]] = ..., sample_data: _Optional[bool] = ..., listing_quote: _Optional[str] = ..., listing_source: _Optional[str] = ..., listing_complete: _Optional[bool] = ..., price_exchange: _Optional[str] = ..., price_pair: _Optional[str] = ..., listings: _Optional[_Iterable[_Union[ExchangeListing, _Mapping]]] = ...) -> None: ...
 
 class ListCoinsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class CoinSummary(_message.Message):
-    __slots__ = ("symbol", "pair", "as_of", "stale", "listing_date")
+    __slots__ = ("symbol", "pair", "as_of", "stale", "listing_date", "listing_exchange")
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     PAIR_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     STALE_FIELD_NUMBER: _ClassVar[int]
     LISTING_DATE_FIELD_NUMBER: _ClassVar[int]
+    LISTING_EXCHANGE_FIELD_NUMBER: _ClassVar[int]
     symbol: str
     pair: str
     as_of: _timestamp_pb2.Timestamp
     stale: bool
     listing_date: _timestamp_pb2.Timestamp
-    def __init__(self, symbol: _Optional[str] = ..., pair: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stale: _Optional[bool] = ..., listing_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    listing_exchange: str
+    def __init__(self, symbol: _Optional[str] = ..., pair: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stale: _Optional[bool] = ..., listing_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., listing_exchange: _Optional[str] = ...) -> None: ...
 
 class ListCoinsResponse(_message.Message):
     __slots__ = ("coins",)

@@ -64,7 +64,7 @@ class LamboServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetCoin(self, request, context):
-        """The cached facts for one coin, with its weekly close history for charts.
+        """The cached facts for one coin, with its close history for charts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -36,7 +36,7 @@ class LamboServiceStub:
     AskLambo: _grpc.UnaryUnaryMultiCallable[_lambo_pb2.AskLamboRequest, _lambo_pb2.AskLamboResponse]
     """What an investment made at listing would be worth when sold over the last month."""
     GetCoin: _grpc.UnaryUnaryMultiCallable[_lambo_pb2.GetCoinRequest, _lambo_pb2.Coin]
-    """The cached facts for one coin, with its weekly close history for charts."""
+    """The cached facts for one coin, with its close history for charts."""
     ListCoins: _grpc.UnaryUnaryMultiCallable[_lambo_pb2.ListCoinsRequest, _lambo_pb2.ListCoinsResponse]
     """Every coin that can be answered."""
 
@@ -48,7 +48,7 @@ class LamboServiceAsyncStub(LamboServiceStub):
     AskLambo: _aio.UnaryUnaryMultiCallable[_lambo_pb2.AskLamboRequest, _lambo_pb2.AskLamboResponse]  # type: ignore[assignment]
     """What an investment made at listing would be worth when sold over the last month."""
     GetCoin: _aio.UnaryUnaryMultiCallable[_lambo_pb2.GetCoinRequest, _lambo_pb2.Coin]  # type: ignore[assignment]
-    """The cached facts for one coin, with its weekly close history for charts."""
+    """The cached facts for one coin, with its close history for charts."""
     ListCoins: _aio.UnaryUnaryMultiCallable[_lambo_pb2.ListCoinsRequest, _lambo_pb2.ListCoinsResponse]  # type: ignore[assignment]
     """Every coin that can be answered."""
 
@@ -69,7 +69,7 @@ class LamboServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _lambo_pb2.GetCoinRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_lambo_pb2.Coin, _abc.Awaitable[_lambo_pb2.Coin]]:
-        """The cached facts for one coin, with its weekly close history for charts."""
+        """The cached facts for one coin, with its close history for charts."""
 
     @_abc_1.abstractmethod
     def ListCoins(

@@ -90,6 +90,16 @@ def test_sample_data_never_replaces_real_data_even_if_newer(store: Any) -> None:
     assert store.get("BTC") == real
 
 
+def test_a_provisional_listing_never_replaces_a_final_one_but_is_completed(store: Any) -> None:
+    provisional = make_document("BTC", as_of=AS_OF, listing_complete=False)
+    final = make_document("BTC", as_of=AS_OF - timedelta(days=1))
+    assert store.save_if_better(provisional) is True
+    assert store.save_if_better(final) is True
+    assert store.get("BTC") == final
+    assert store.save_if_better(make_document("BTC", as_of=AS_OF + timedelta(days=1), listing_complete=False)) is False
+    assert store.get("BTC") == final
+
+
 def test_rewriting_the_same_as_of_is_idempotent(store: Any) -> None:
     doc = make_document("BTC")
     assert store.save_if_better(doc) is True

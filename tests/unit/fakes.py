@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from common.candles import DAILY_MINUTES, Candle, CandleSeries
 from common.document import CoinDocument, is_improvement
-from common.errors import DelosError, UnknownSymbol
-from common.ports import Delivery, Pair, Verdict
+from common.errors import BadPriceData, DelosError, ExchangeUnavailable, UnknownSymbol
+from common.ports import Delivery, FirstDay, Pair, Verdict
 from common.prices import LastMonth, Listing
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -31,30 +31,94 @@ def series(start: datetime, end: datetime, interval_minutes: int, price: Callabl
 
 
 @dataclass
+class FakeCoin:
+    """One coin's pair on a fake exchange: its daily candles (zero-volume days allowed, as raw data)
+    and, for an exchange whose daily answer is cut short, a coarser history and the first day."""
+
+    pair: str
+    daily: tuple[Candle, ...]
+    quote: str = "USD"
+    coarse: CandleSeries | None = None  # Kraken's weekly: reaches the listing where daily does not
+    daily_days: int | None = None  # only this many most recent daily candles are served (Kraken: 720)
+    first: FirstDay | None = None  # the first day when daily does not reach it (Kraken's Trades)
+
+
+@dataclass
 class FakePriceSource:
-    """A PriceSource over fixed series; `failures` maps a symbol to the error its next calls raise."""
+    """A PriceSource over fixed candles, honest to the port.
 
-    series_by_symbol: dict[str, dict[int, CandleSeries]]
+    `down` makes every call raise ExchangeUnavailable; `failures` maps a symbol to the errors
+    its next calls raise, one each. `calls` records (method, symbol) in order.
+    """
+
+    name: str
+    coins: dict[str, FakeCoin]
+    down: bool = False
     failures: dict[str, list[DelosError]] = field(default_factory=dict)
-    calls: list[tuple[str, int]] = field(default_factory=list)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    closed: bool = False
 
-    def usd_pairs(self) -> Sequence[Pair]:
-        return [Pair(s, f"{s}USD") for s in sorted(self.series_by_symbol)]
-
-    def pair_for(self, symbol: str) -> Pair:
-        if symbol not in self.series_by_symbol:
-            raise UnknownSymbol(f"no USD pair for {symbol}")
-        return Pair(symbol, f"{symbol}USD")
-
-    def candles(self, pair: Pair, interval_minutes: int, since: datetime | None = None) -> CandleSeries:
-        self.calls.append((pair.symbol, interval_minutes))
-        pending = self.failures.get(pair.symbol)
+    def _enter(self, method: str, symbol: str) -> None:
+        self.calls.append((method, symbol))
+        if self.down:
+            raise ExchangeUnavailable(f"{self.name} is down")
+        pending = self.failures.get(symbol)
         if pending:
             raise pending.pop(0)
-        found = self.series_by_symbol[pair.symbol][interval_minutes]
-        if since is None:
-            return found
-        return CandleSeries(interval_minutes, tuple(c for c in found.candles if c.open_time > since))
+
+    def pairs(self) -> Sequence[Pair]:
+        self._enter("pairs", "*")
+        return [Pair(s, c.pair, c.quote) for s, c in sorted(self.coins.items())]
+
+    def pair_for(self, symbol: str) -> Pair:
+        self._enter("pair_for", symbol)
+        if symbol not in self.coins:
+            raise UnknownSymbol(f"{self.name} has no pair for {symbol}")
+        coin = self.coins[symbol]
+        return Pair(symbol, coin.pair, coin.quote)
+
+    def _traded(self, pair: Pair) -> list[Candle]:
+        return [c for c in self.coins[pair.symbol].daily if c.volume > 0]
+
+    def first_day(self, pair: Pair) -> FirstDay:
+        self._enter("first_day", pair.symbol)
+        coin = self.coins[pair.symbol]
+        if coin.first is not None:
+            return coin.first
+        days = self._traded(pair)
+        if not days:
+            raise BadPriceData(f"{pair.name} never traded")
+        first = days[0]
+        return FirstDay(first.open_time, first.vwap or first.close, first.volume * first.close, first.vwap > 0)
+
+    def daily(self, pair: Pair, since: datetime | None = None) -> CandleSeries:
+        self._enter("daily", pair.symbol)
+        days = self._traded(pair)
+        limit = self.coins[pair.symbol].daily_days
+        if limit is not None:
+            days = days[-limit:]
+        return CandleSeries(DAILY_MINUTES, tuple(c for c in days if since is None or c.open_time >= since))
+
+    def history(self, pair: Pair) -> CandleSeries:
+        self._enter("history", pair.symbol)
+        coin = self.coins[pair.symbol]
+        if coin.coarse is not None:
+            return coin.coarse
+        return CandleSeries(DAILY_MINUTES, tuple(self._traded(pair)))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def daily_candles(
+    first: datetime, last: datetime, price: Callable[[int], float], volume: Callable[[int], float] = lambda i: 10.0
+) -> tuple[Candle, ...]:
+    """One daily candle per day from `first` to `last` inclusive (the last may be unfinished)."""
+    days = (last - first).days
+    return tuple(
+        Candle(first + timedelta(days=i), price(i), price(i) * 1.01, price(i) * 0.99, price(i), price(i), volume(i))
+        for i in range(days + 1)
+    )
 
 
 def coin_series(listed: datetime, now: datetime, first_price: float, growth_per_day: float) -> dict[int, CandleSeries]:

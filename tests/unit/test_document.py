@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from common.document import SCHEMA_VERSION, CoinDocument, from_dict, is_improvement, to_dict
 from common.errors import BadPriceData
+from common.listings import ExchangeListing
 from common.prices import LastMonth, Listing
 
 DAY = timedelta(days=1)
@@ -17,7 +19,7 @@ AS_OF = datetime(2026, 11, 20, tzinfo=UTC)  # unix 1795132800
 LISTED = datetime(2016, 1, 7, tzinfo=UTC)  # unix 1452124800
 
 
-def document(as_of: datetime = AS_OF, *, sample_data: bool = False) -> CoinDocument:
+def document(as_of: datetime = AS_OF, *, sample_data: bool = False, complete: bool = True) -> CoinDocument:
     return CoinDocument(
         symbol="ETH",
         exchange="kraken",
@@ -33,15 +35,49 @@ def document(as_of: datetime = AS_OF, *, sample_data: bool = False) -> CoinDocum
         history_closes=[0.9, 1.1],
         computed_at=as_of + timedelta(hours=1),
         sample_data=sample_data,
+        listings=(
+            ExchangeListing("kraken", "XETHZUSD", "USD", "api", LISTED, 0.75, 1_234.5),
+            ExchangeListing("binance", "ETHUSDT", "USDT", "api", LISTED + 200 * DAY, 1.5, 99.0),
+        ),
+        listing_complete=complete,
+        price_exchange="coinbase",
+        price_pair="ETH-USD",
+        pending=() if complete else ("bitstamp",),
     )
 
 
 def test_the_stored_form_holds_unix_seconds_and_plain_lists() -> None:
-    assert to_dict(document()) == {
-        "schema_version": 1,
+    assert to_dict(document(complete=False)) == {
+        "schema_version": 2,
         "symbol": "ETH",
         "exchange": "kraken",
         "pair": "XETHZUSD",
+        "listings": [
+            {
+                "exchange": "kraken",
+                "pair": "XETHZUSD",
+                "quote": "USD",
+                "source": "api",
+                "date": 1452124800,
+                "price_usd": 0.75,
+                "day_volume_usd": 1_234.5,
+            },
+            {
+                "exchange": "binance",
+                "pair": "ETHUSDT",
+                "quote": "USDT",
+                "source": "api",
+                "date": 1452124800 + 200 * 86400,
+                "price_usd": 1.5,
+                "day_volume_usd": 99.0,
+            },
+        ],
+        "listing_complete": False,
+        "listing_quote": "USD",
+        "listing_source": "api",
+        "price_exchange": "coinbase",
+        "price_pair": "ETH-USD",
+        "pending": ["bitstamp"],
         "listing": {"date": 1452124800, "price_usd": 0.75, "interval_minutes": 10080, "may_be_truncated": True},
         "last_month": {
             "start": 1795132800 - 30 * 86400,
@@ -141,8 +177,57 @@ def test_a_malformed_stored_document_is_bad_price_data(stored: dict[str, Any]) -
 def test_a_stored_document_of_another_schema_version_is_refused() -> None:
     stored = {**to_dict(document()), "schema_version": SCHEMA_VERSION + 1}
 
-    with pytest.raises(BadPriceData, match="unsupported schema_version 2"):
+    with pytest.raises(BadPriceData, match="unsupported schema_version 3"):
         from_dict(stored)
+
+
+def test_a_schema_1_document_reads_as_a_complete_listing_on_its_exchange() -> None:
+    stored = to_dict(document())
+    for key in ("listings", "listing_complete", "listing_quote", "listing_source", "price_exchange", "price_pair"):
+        del stored[key]
+    del stored["pending"]
+    stored["schema_version"] = 1
+
+    doc = from_dict(stored)
+
+    assert doc.listing_complete is True and doc.pending == ()
+    assert (doc.price_exchange, doc.price_pair, doc.listing_quote, doc.listing_source) == (
+        "kraken",
+        "XETHZUSD",
+        "USD",
+        "api",
+    )
+    (only,) = doc.listings
+    assert (only.exchange, only.listing_date, only.listing_price_usd) == ("kraken", LISTED, 0.75)
+    assert only.volume_known is False  # read off a weekly candle: a refresh asks for the first day again
+
+
+def test_a_final_listing_is_never_replaced_by_a_provisional_one_even_when_newer() -> None:
+    assert is_improvement(document(AS_OF + DAY, complete=False), document(AS_OF)) is False
+
+
+def test_a_final_listing_replaces_a_provisional_one_even_with_an_older_as_of() -> None:
+    assert is_improvement(document(AS_OF - DAY), document(AS_OF, complete=False)) is True
+
+
+def test_a_provisional_listing_replaces_an_older_provisional_one() -> None:
+    assert is_improvement(document(AS_OF + DAY, complete=False), document(AS_OF, complete=False)) is True
+    assert is_improvement(document(AS_OF - DAY, complete=False), document(AS_OF, complete=False)) is False
+
+
+def test_sample_data_never_replaces_real_data_even_when_final() -> None:
+    assert is_improvement(document(AS_OF, sample_data=True), document(AS_OF, complete=False)) is False
+
+
+def test_the_price_exchange_defaults_to_the_listing_exchange() -> None:
+    doc = replace(document(), price_exchange="", price_pair="")
+
+    assert (doc.price_exchange, doc.price_pair) == ("kraken", "XETHZUSD")
+
+
+def test_the_archive_never_prices_the_last_month() -> None:
+    with pytest.raises(BadPriceData, match="archive"):
+        replace(document(), price_exchange="archive")
 
 
 def test_any_document_improves_on_none() -> None:

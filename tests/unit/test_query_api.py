@@ -6,6 +6,7 @@ import asyncio
 import json
 import math
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common.coin import build_document
 from common.document import CoinDocument
+from common.listings import ExchangeListing
 from delos.legacy import api_pb2, api_pb2_grpc
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
@@ -26,9 +28,20 @@ NOW = datetime.now(UTC)
 
 
 def document(symbol: str, now: datetime = NOW, first_price: float = 100.0, growth: float = 0.002) -> CoinDocument:
-    candles = coin_series(datetime(2021, 3, 4, tzinfo=UTC), now, first_price, growth)
-    return build_document(
+    """Listed on Kraken first, then on Bitstamp at a higher price; priced on Coinbase."""
+    listed = datetime(2021, 3, 4, tzinfo=UTC)
+    candles = coin_series(listed, now, first_price, growth)
+    doc = build_document(
         symbol=symbol, exchange="kraken", pair=f"{symbol}USD", weekly=candles[10080], daily=candles[1440], now=now
+    )
+    return replace(
+        doc,
+        listings=(
+            ExchangeListing("kraken", f"{symbol}USD", "USD", "api", listed, doc.listing.price_usd, 1_500.0),
+            ExchangeListing("bitstamp", f"{symbol.lower()}usd", "USD", "api", listed + timedelta(days=9), 250.0, 7.5),
+        ),
+        price_exchange="coinbase",
+        price_pair=f"{symbol}-USD",
     )
 
 
@@ -77,6 +90,26 @@ def test_ask_lambo_answers_with_the_documented_arithmetic(call: Call) -> None:
     assert answer.stale is False and "BTC" in answer.verdict
 
 
+def test_an_answer_says_where_the_listing_and_the_prices_come_from(call: Call) -> None:
+    answer = call(lambda ch: pb_grpc.LamboServiceStub(ch).AskLambo(pb.AskLamboRequest(symbol="BTC", investment_usd=1)))
+    assert (answer.listing_quote, answer.listing_source, answer.listing_complete) == ("USD", "api", True)
+    assert (answer.price_exchange, answer.price_pair) == ("coinbase", "BTC-USD")
+    assert [(x.exchange, x.listing_price_usd, x.listing_day_volume_usd) for x in answer.listings] == [
+        ("kraken", pytest.approx(document("BTC").listing.price_usd), 1_500.0),
+        ("bitstamp", 250.0, 7.5),
+    ]
+
+
+def test_asking_for_an_exchange_buys_at_its_listing(call: Call) -> None:
+    doc = document("BTC")
+    request = pb.AskLamboRequest(symbol="BTC", investment_usd=1000, exchange="Bitstamp")
+    answer = call(lambda ch: pb_grpc.LamboServiceStub(ch).AskLambo(request))
+    assert (answer.exchange, answer.pair, answer.listing_price_usd) == ("bitstamp", "btcusd", 250.0)
+    assert answer.listing_date.ToDatetime(tzinfo=UTC) == datetime(2021, 3, 13, tzinfo=UTC)
+    assert answer.coins_bought == pytest.approx(4.0)
+    assert answer.proceeds_usd == pytest.approx(4.0 * doc.last_month.mean_close)
+
+
 def test_sell_choice_and_lambo_price_are_honoured(call: Call) -> None:
     doc = document("BTC")
     request = pb.AskLamboRequest(symbol="BTC", investment_usd=50, lambo_price_usd=1000, sell=pb.SELL_PRICE_WORST_CLOSE)
@@ -103,6 +136,8 @@ def test_an_old_document_is_answered_but_marked_stale(call: Call) -> None:
         ({"symbol": "BTC", "investment_usd": 10, "lambo_price_usd": 0}, grpc.StatusCode.INVALID_ARGUMENT, "lambo"),
         ({"symbol": "BTC", "investment_usd": 10, "sell": 42}, grpc.StatusCode.INVALID_ARGUMENT, "sell"),
         ({"symbol": "DOGE", "investment_usd": 10}, grpc.StatusCode.NOT_FOUND, "delos publish DOGE"),
+        ({"symbol": "BTC", "investment_usd": 10, "exchange": "mtgox"}, grpc.StatusCode.INVALID_ARGUMENT, "exchange"),
+        ({"symbol": "BTC", "investment_usd": 10, "exchange": "binance"}, grpc.StatusCode.NOT_FOUND, "no listing on"),
     ],
 )
 def test_bad_questions_get_a_clear_status_never_internal(
@@ -124,6 +159,9 @@ def test_get_coin_returns_the_weekly_history_and_list_coins_every_coin(call: Cal
     assert [p.close_usd for p in coin.history] == list(doc.history_closes)
     assert coin.history[0].time.seconds == doc.history_times[0]
     assert [(c.symbol, c.stale) for c in listing.coins] == [("BTC", False), ("OLD", True)]
+    assert [c.listing_exchange for c in listing.coins] == ["kraken", "kraken"]
+    assert [x.exchange for x in coin.listings] == ["kraken", "bitstamp"]
+    assert (coin.price_exchange, coin.listing_complete, coin.listing_source) == ("coinbase", True, "api")
 
 
 def test_the_legacy_api_answers_with_the_original_keys_and_chart(call: Call) -> None:
