@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 10.0
 # A transaction may write 500 documents; each coin writes two (document and status).
 CHUNK = 200
+# Firestore takes commits of up to 10 MiB, its emulator gRPC messages of up to 4 MiB: a chunk stays
+# under both, whatever the histories weigh.
+CHUNK_BYTES = 3 * 1024 * 1024
 
 
 class FirestoreCoinStore:
@@ -59,8 +62,7 @@ class FirestoreCoinStore:
         """save_if_better for many coins, one transaction (one commit) per chunk of CHUNK coins."""
         keys = [symbol_key(doc.symbol) for doc in docs]  # validate all before writing any
         written: list[bool] = []
-        for start in range(0, len(docs), CHUNK):
-            chunk = list(zip(keys[start : start + CHUNK], docs[start : start + CHUNK], strict=True))
+        for chunk in _chunks(list(zip(keys, docs, strict=True))):
             with translated("cannot save coin documents"):
                 written.extend(firestore.transactional(self._save_chunk)(self.client.transaction(), chunk))
         return written
@@ -136,6 +138,22 @@ class FirestoreCoinStore:
         for watcher in self._watchers:
             watcher.close()
         self._watchers.clear()
+
+
+def _chunks(items: list[tuple[str, CoinDocument]]) -> Iterator[list[tuple[str, CoinDocument]]]:
+    """Consecutive chunks of at most CHUNK coins and about CHUNK_BYTES of history each."""
+    chunk: list[tuple[str, CoinDocument]] = []
+    size = 0
+    for item in items:
+        # 16 bytes per history day, a third more once packed as base64, plus the rest of the document.
+        weight = len(item[1].history_times) * 22 + 4096
+        if chunk and (len(chunk) >= CHUNK or size + weight > CHUNK_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(item)
+        size += weight
+    if chunk:
+        yield chunk
 
 
 @contextmanager

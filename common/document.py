@@ -2,7 +2,8 @@
 
 The same dict goes to every store (SQLite JSON, Firestore fields). Times are
 unix seconds; the history is two parallel arrays, not a list of maps, because
-it is read on every cache load.
+it is read on every cache load, and each number array is stored packed in one
+string (common/packing.py): a thousand long histories load in about a second.
 
 Schema 2 (several exchanges): `exchange`/`pair` are the listing's, every
 per-exchange listing is kept in `listings`, and `price_exchange`/`price_pair`
@@ -13,7 +14,7 @@ are still read, as a complete Kraken listing.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from common.candles import utc_from_unix
 from common.errors import BadPriceData
 from common.exchanges import ARCHIVE
 from common.listings import ExchangeListing, source_kind
+from common.packing import ENCODING, pack, unpack
 from common.prices import LastMonth, Listing
 
 SCHEMA_VERSION = 2
@@ -132,12 +134,13 @@ def to_dict(doc: CoinDocument) -> dict[str, Any]:
         "last_month": {
             "start": _ts(doc.last_month.start),
             "end": _ts(doc.last_month.end),
-            "close_times": [_ts(t) for t in doc.last_month.close_times],
-            "closes": list(doc.last_month.closes),
+            "close_times": pack("q", [_ts(t) for t in doc.last_month.close_times]),
+            "closes": pack("d", doc.last_month.closes),
         },
         "history": {
-            "times": list(doc.history_times),
-            "closes": list(doc.history_closes),
+            "encoding": ENCODING,
+            "times": pack("q", doc.history_times),
+            "closes": pack("d", doc.history_closes),
         },
         "as_of": _ts(doc.as_of),
         "computed_at": _ts(doc.computed_at),
@@ -212,26 +215,14 @@ def from_dict(data: Mapping[str, Any]) -> CoinDocument:
             last_month=LastMonth(
                 start=utc_from_unix(month["start"]),
                 end=utc_from_unix(month["end"]),
-                close_times=tuple(utc_from_unix(t) for t in month["close_times"]),
-                closes=tuple(float(c) for c in month["closes"]),
+                close_times=tuple(utc_from_unix(t) for t in unpack("q", month["close_times"], int)),
+                closes=tuple(unpack("d", month["closes"], float)),
             ),
-            history_times=_packed("q", history["times"], int),
-            history_closes=_packed("d", history["closes"], float),
+            history_times=unpack("q", history["times"], int),
+            history_closes=unpack("d", history["closes"], float),
             computed_at=utc_from_unix(data["computed_at"]),
             sample_data=bool(data.get("sample_data", False)),
             **_multi_exchange_fields(data, first),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise BadPriceData(f"malformed coin document: {exc!r}") from exc
-
-
-def _packed(typecode: str, values: Any, convert: Callable[[Any], Any]) -> array[Any]:
-    """A packed array of stored numbers; converting one by one only when some are not numbers already.
-
-    Numbers straight from JSON or Firestore pack in one C call, which keeps a
-    cold start with a thousand long histories well under a second.
-    """
-    try:
-        return array(typecode, values)
-    except TypeError:  # e.g. numbers stored as strings: convert each, as before
-        return array(typecode, (convert(v) for v in values))

@@ -12,6 +12,7 @@ import pytest
 from common.document import SCHEMA_VERSION, CoinDocument, from_dict, is_improvement, to_dict
 from common.errors import BadPriceData
 from common.listings import ExchangeListing
+from common.packing import pack
 from common.prices import LastMonth, Listing
 
 DAY = timedelta(days=1)
@@ -46,7 +47,7 @@ def document(as_of: datetime = AS_OF, *, sample_data: bool = False, complete: bo
     )
 
 
-def test_the_stored_form_holds_unix_seconds_and_plain_lists() -> None:
+def test_the_stored_form_holds_unix_seconds_plain_lists_and_packed_history() -> None:
     assert to_dict(document(complete=False)) == {
         "schema_version": 2,
         "symbol": "ETH",
@@ -82,10 +83,14 @@ def test_the_stored_form_holds_unix_seconds_and_plain_lists() -> None:
         "last_month": {
             "start": 1795132800 - 30 * 86400,
             "end": 1795132800,
-            "close_times": [1795132800 - 2 * 86400, 1795132800 - 86400],
-            "closes": [3000.5, 3100.25],
+            "close_times": pack("q", [1795132800 - 2 * 86400, 1795132800 - 86400]),
+            "closes": pack("d", [3000.5, 3100.25]),
         },
-        "history": {"times": [1452124800, 1452729600], "closes": [0.9, 1.1]},
+        "history": {
+            "encoding": "zlib-le64-base64",
+            "times": pack("q", [1452124800, 1452729600]),
+            "closes": pack("d", [0.9, 1.1]),
+        },
         "as_of": 1795132800,
         "computed_at": 1795132800 + 3600,
         "sample_data": False,
