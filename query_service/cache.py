@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from common import lambo
 from common.document import CoinDocument, is_improvement
-from common.lambo import SellChoice, sell_price
 from delos.v1 import lambo_pb2 as pb
 from query_service import convert
 
@@ -20,17 +20,18 @@ log = logging.getLogger(__name__)
 class PreparedCoin:
     """A document plus what about it does not depend on the question.
 
-    What AskLambo needs is built at load; the chart-sized parts (GetCoin's
-    history, the legacy graph) on first use, so a cold start stays fast.
+    What AskLambo needs is built at load (the domain's prepared coin: sell
+    prices and hindsight records; the response template); the chart-sized parts
+    (GetCoin's history, the legacy graph) on first use, so a cold start stays fast.
     """
 
-    __slots__ = ("doc", "as_of_s", "sell_prices", "template", "summary", "_coin", "_graph_data")
+    __slots__ = ("doc", "as_of_s", "prepared", "template", "summary", "_coin", "_graph_data")
 
     def __init__(self, doc: CoinDocument) -> None:
         self.doc = doc
         self.as_of_s = doc.as_of.timestamp()
-        self.sell_prices = {choice: sell_price(doc.last_month, choice) for choice in SellChoice}
-        self.template = convert.answer_template(doc)
+        self.prepared = lambo.prepare(doc)
+        self.template = convert.answer_template(doc, self.prepared.records)
         self.summary = pb.CoinSummary(
             symbol=doc.symbol,
             pair=doc.pair,
@@ -43,7 +44,7 @@ class PreparedCoin:
     @property
     def coin(self) -> pb.Coin:
         if self._coin is None:
-            self._coin = convert.coin_message(self.doc)
+            self._coin = convert.coin_message(self.doc, self.prepared.records)
         return self._coin
 
     @property
