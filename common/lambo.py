@@ -1,6 +1,6 @@
 """The lambo question, answered from a cached document: pure arithmetic, no I/O.
 
-`answer` is the one answer function: both gRPC APIs and the CLI go through it.
+`answer` is the one answer function: both gRPC APIs (and so `delos ask`) go through it.
 What does not depend on the question (sell prices, the hindsight records) is
 prepared once per document by `prepare`, so an answer is arithmetic and one
 bisect.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain, islice
@@ -75,14 +75,14 @@ def trade(listing_price_usd: float, sell_price_usd: float, investment_usd: float
 
 
 @dataclass(frozen=True, slots=True)
-class PreparedCoin:
+class CoinFacts:
     """A document with what every answer about it shares, computed once: sell prices and hindsight records."""
 
     doc: CoinDocument
     listing: Listing
     listing_s: int
     as_of_s: float
-    sell_prices: dict[SellChoice, float]
+    sell_prices: Mapping[SellChoice, float]
     records: Records
 
 
@@ -98,11 +98,11 @@ def hindsight_points(doc: CoinDocument) -> Iterator[tuple[int, float]]:
     return chain(before, zip(month_times, doc.last_month.closes, strict=True))
 
 
-def prepare(doc: CoinDocument, listing: Listing | None = None) -> PreparedCoin:
+def prepare(doc: CoinDocument, listing: Listing | None = None) -> CoinFacts:
     """Everything about `doc` that no question changes, bought at `listing` (the document's own by default)."""
     bought = doc.listing if listing is None else listing
     listing_s = int(bought.date.timestamp())
-    return PreparedCoin(
+    return CoinFacts(
         doc=doc,
         listing=bought,
         listing_s=listing_s,
@@ -154,7 +154,7 @@ def verdict(symbol: str, investment_usd: float, proceeds_usd: float, lambos: flo
 
 
 def answer(
-    coin: PreparedCoin | CoinDocument,
+    coin: CoinFacts | CoinDocument,
     investment_usd: float,
     now: datetime,
     lambo_price_usd: float = LAMBO_PRICE_USD,

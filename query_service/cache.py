@@ -20,18 +20,18 @@ log = logging.getLogger(__name__)
 class PreparedCoin:
     """A document plus what about it does not depend on the question.
 
-    What AskLambo needs is built at load (the domain's prepared coin: sell
+    What AskLambo needs is built at load (the domain's CoinFacts: sell
     prices and hindsight records; the response template); the chart-sized parts
     (GetCoin's history, the legacy graph) on first use, so a cold start stays fast.
     """
 
-    __slots__ = ("doc", "as_of_s", "prepared", "template", "summary", "_coin", "_graph_data")
+    __slots__ = ("doc", "as_of_s", "facts", "template", "summary", "_coin", "_graph_data")
 
     def __init__(self, doc: CoinDocument) -> None:
         self.doc = doc
         self.as_of_s = doc.as_of.timestamp()
-        self.prepared = lambo.prepare(doc)
-        self.template = convert.answer_template(doc, self.prepared.records)
+        self.facts = lambo.prepare(doc)
+        self.template = convert.answer_template(doc, self.facts.records)
         self.summary = pb.CoinSummary(
             symbol=doc.symbol,
             pair=doc.pair,
@@ -44,7 +44,7 @@ class PreparedCoin:
     @property
     def coin(self) -> pb.Coin:
         if self._coin is None:
-            self._coin = convert.coin_message(self.doc, self.prepared.records)
+            self._coin = convert.coin_message(self.doc, self.facts.records)
         return self._coin
 
     @property

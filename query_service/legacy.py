@@ -39,7 +39,7 @@ class LegacyApiServicer(legacy_grpc.APIServicer):
             await abort(context, exc)
             raise
         now = datetime.now(UTC)
-        done = answer(coin.prepared, request.investment, now, lambo_price_usd=LAMBO_PRICE_USD, sell=SellChoice.MEAN)
+        done = answer(coin.facts, request.investment, now, lambo_price_usd=LAMBO_PRICE_USD, sell=SellChoice.MEAN)
         message = {
             "NUMBERCOINS": done.coins_bought,
             "PROFIT": done.profit_usd,

@@ -54,7 +54,7 @@ class LamboServicer(pb_grpc.LamboServiceServicer):
         except DelosError as exc:
             await abort(context, exc)
             raise  # unreachable: abort raises
-        told = answer(coin.prepared, investment, datetime.now(UTC), lambo_price_usd=lambo_price, sell=choice)
+        told = answer(coin.facts, investment, datetime.now(UTC), lambo_price_usd=lambo_price, sell=choice)
         response = convert.answer_message(coin.template, told, request.sell)
         response.stale = told.stale or not self.cache.connected
         return response

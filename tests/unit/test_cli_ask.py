@@ -23,7 +23,7 @@ def described(lambo_price: float) -> str:
         symbol="BTC", exchange="kraken", pair="XBTUSD", weekly=candles[10080], daily=candles[1440], now=NOW
     )
     coin = PreparedCoin(doc)
-    told = answer(coin.prepared, 1000.0, NOW, lambo_price_usd=lambo_price)
+    told = answer(coin.facts, 1000.0, NOW, lambo_price_usd=lambo_price)
     return describe(convert.answer_message(coin.template, told, pb.SELL_PRICE_MEAN_CLOSE), coin.coin)
 
 
