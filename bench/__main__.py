@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from bench import data, load, query
+from bench import data, handler, load, query
 from bench.gcp import PROJECT, start_firestore
 from bench.ingest import IngestResult, ingest, prewarm
 from bench.processes import Processes
@@ -97,6 +97,9 @@ def run(args: argparse.Namespace, work_dir: Path, procs: Processes) -> int:
     print(f"data: {len(docs)} documents of ~{weeks:.0f} weekly closes each, built in "
           f"{time.perf_counter() - started:.1f} s; embedded store {size_mb:.1f} MB")  # fmt: skip
     symbols = [d.symbol for d in docs]
+    section("AskLambo handler: the servicer coroutine awaited in-process (no network), best of rounds")
+    calls, rounds = (2_000, 1) if args.tiny else (handler.CALLS, handler.ROUNDS)
+    print(f"asklambo_handler_us_per_call={handler.handler_us_per_call(docs, calls, rounds):.2f}", flush=True)
     request = pb.AskLamboRequest(symbol=symbols[len(symbols) // 2], investment_usd=1000)
 
     results = query_section(args, procs, work_dir, data_dir, h2load, request)

@@ -27,10 +27,6 @@ def _usd(amount: float) -> str:
     return f"${amount:,.2f}" if abs(amount) < 1000 else f"${amount:,.0f}"
 
 
-def _day(listing_date: Timestamp) -> str:
-    return listing_date.ToDatetime().date().isoformat()
-
-
 def provenance(answer: pb.AskLamboResponse) -> list[str]:
     """Where the listing came from, and every exchange's first day in a short table."""
     state = "final" if answer.listing_complete else "provisional: some exchange has not answered yet"
@@ -43,14 +39,48 @@ def provenance(answer: pb.AskLamboResponse) -> list[str]:
         lines.append(f"  {'first day on':<14}{'date':<12}{'price':>14}{'volume':>16}")
         for x in answer.listings:
             volume = _usd(x.listing_day_volume_usd) if x.listing_day_volume_usd > 0 else "unknown"
-            lines.append(f"  {x.exchange:<14}{_day(x.listing_date):<12}{_usd(x.listing_price_usd):>14}{volume:>16}")
+            lines.append(f"  {x.exchange:<14}{_date(x.listing_date):<12}{_usd(x.listing_price_usd):>14}{volume:>16}")
     return lines
+
+
+def _date(stamp: Timestamp) -> str:
+    return stamp.ToDatetime().date().isoformat()
+
+
+def hindsight_lines(answer: pb.AskLamboResponse) -> list[str]:
+    """The hindsight facts, one a line: first lambo, peak, growth per year."""
+    told = answer.hindsight
+    if told.has_first_lambo:
+        lost = ", lost since" if told.first_lambo_lost else ""
+        first = f"{_date(told.first_lambo_date)}, {told.days_to_first_lambo:,} days after listing{lost}"
+    else:
+        first = "never, at this lambo price"
+    growth = (
+        f"{told.cagr:+,.1%} a year over {told.years_held:.1f} years"
+        if told.HasField("cagr")
+        else f"not annualised: held {told.years_held * 365.25:.0f} days, under a month"
+    )
+    return [
+        f"  first Lamborghini: {first}",
+        f"  peak: {_date(told.peak_date)} at {_usd(told.peak_close_usd)}: {_usd(told.peak_proceeds_usd)},"
+        f" {told.peak_lambos:,.4g} Lamborghinis",
+        f"  growth: {growth}",
+    ]
+
+
+def chart_marks(answer: pb.AskLamboResponse) -> list[tuple[str, str, int]]:
+    """The days the chart marks: the listing, the first lambo (if any) and the peak."""
+    marks = [("L", "listing", answer.listing_date.seconds)]
+    if answer.hindsight.has_first_lambo:
+        marks.append(("F", "first lambo", answer.hindsight.first_lambo_date.seconds))
+    marks.append(("P", "peak", answer.hindsight.peak_date.seconds))
+    return marks
 
 
 def describe(answer: pb.AskLamboResponse, coin: pb.Coin | None) -> str:
     """The friendly, human answer, with a chart of the coin's history when available."""
     month = answer.last_month
-    listed = _day(answer.listing_date)
+    listed = _date(answer.listing_date)
     month_end = month.end.ToDatetime().date().isoformat()
     sold_at = pb.SellPrice.Name(answer.sell).removeprefix("SELL_PRICE_").replace("_", " ").lower()
     sample = "  [SAMPLE DATA, not live prices]" if answer.sample_data else ""
@@ -63,15 +93,21 @@ def describe(answer: pb.AskLamboResponse, coin: pb.Coin | None) -> str:
         f"  proceeds {_usd(answer.proceeds_usd)}, profit {_usd(answer.profit_usd)}, x{answer.growth_factor:,.4g}",
         f"  Lamborghinis: {answer.lambos:,.4g} at {_usd(answer.lambo_price_usd)} each"
         f" (one needed {_usd(answer.breakeven_investment_usd)} at listing)",
+        *hindsight_lines(answer),
         "",
         f"{'YES' if answer.can_buy_lambo else 'NO'}: {answer.verdict}",
+        f"{' ' * (5 if answer.can_buy_lambo else 4)}{answer.hindsight.story}",
     ]
     if answer.stale:
         lines.append("  (stale: the newest price is more than 3 days old or the store is unreachable)")
     if coin is not None and len(coin.history) > 1:
         times = [p.time.seconds for p in coin.history]
         closes = [p.close_usd for p in coin.history]
-        lines += ["", f"{answer.symbol} close, log scale:", chart.render(times, closes)]
+        lines += [
+            "",
+            f"{answer.symbol} close, log scale:",
+            chart.render(times, closes, marks=chart_marks(answer)),
+        ]
     return "\n".join(lines)
 
 

@@ -1,16 +1,34 @@
-"""A small terminal price chart: log scale, one column per time bucket."""
+"""A small terminal price chart: log scale, one column per time bucket, with marked days under it."""
 
 from __future__ import annotations
 
 import math
 import time
+from bisect import bisect_right
 from collections.abc import Sequence
 
 _LEVELS = " ▁▂▃▄▅▆▇█"
 
 
-def render(times: Sequence[int], closes: Sequence[float], *, width: int = 60, height: int = 8) -> str:
-    """Closes resampled to `width` columns (last close of each bucket), drawn `height` rows tall."""
+def _column(times: Sequence[int], when: int, step: float, width: int) -> int:
+    """The column whose bucket holds `when` (the bucket of the last close at or before it)."""
+    index = max(0, bisect_right(times, when) - 1)
+    return min(width - 1, int(index / step))
+
+
+def render(
+    times: Sequence[int],
+    closes: Sequence[float],
+    *,
+    width: int = 60,
+    height: int = 8,
+    marks: Sequence[tuple[str, str, int]] = (),
+) -> str:
+    """Closes resampled to `width` columns (last close of each bucket), drawn `height` rows tall.
+
+    `marks` are (letter, label, unix seconds): each letter is put under its
+    day's column, and a legend line names them with their dates.
+    """
     if len(closes) < 2:
         return ""
     width = min(width, len(closes))
@@ -31,4 +49,12 @@ def render(times: Sequence[int], closes: Sequence[float], *, width: int = 60, he
     axis = f"{first}{' ' * pad}{last}"
     rows[0] += f" {top}"
     rows[-1] += f" {bottom}"
-    return "\n".join([*rows, axis])
+    if not marks:
+        return "\n".join([*rows, axis])
+    under = [" "] * width
+    for letter, _, when in marks:
+        under[_column(times, when, step, width)] = letter
+    legend = "   ".join(
+        f"{letter} {label} {time.strftime('%Y-%m-%d', time.gmtime(when))}" for letter, label, when in marks
+    )
+    return "\n".join([*rows, "".join(under).rstrip(), axis, legend])

@@ -1,13 +1,23 @@
-"""The lambo question, answered from a cached document: pure arithmetic, no I/O."""
+"""The lambo question, answered from a cached document: pure arithmetic, no I/O.
+
+`answer` is the one answer function: both gRPC APIs (and so `delos ask`) go through it.
+What does not depend on the question (sell prices, the hindsight records) is
+prepared once per document by `prepare`, so an answer is arithmetic and one
+bisect.
+"""
 
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain, islice
 
 from common.document import CoinDocument
-from common.prices import LastMonth
+from common.hindsight import Hindsight, Records, hindsight, records
+from common.prices import LastMonth, Listing
 
 LAMBO_PRICE_USD = 200_000.0
 STALE_AFTER = timedelta(days=3)
@@ -65,10 +75,49 @@ def trade(listing_price_usd: float, sell_price_usd: float, investment_usd: float
 
 
 @dataclass(frozen=True, slots=True)
+class CoinFacts:
+    """A document with what every answer about it shares, computed once: sell prices and hindsight records."""
+
+    doc: CoinDocument
+    listing: Listing
+    listing_s: int
+    as_of_s: float
+    sell_prices: Mapping[SellChoice, float]
+    records: Records
+
+
+def hindsight_points(doc: CoinDocument) -> Iterator[tuple[int, float]]:
+    """The coin's closes in time order (unix s, USD): the history before the last month, then its daily closes.
+
+    The last month's daily closes replace the history's points from the first of
+    them on, so every close an answer can sell at is in the series.
+    """
+    month_times = [int(t.timestamp()) for t in doc.last_month.close_times]
+    cut = bisect_left(doc.history_times, month_times[0]) if month_times else len(doc.history_times)
+    before = islice(zip(doc.history_times, doc.history_closes, strict=True), cut)
+    return chain(before, zip(month_times, doc.last_month.closes, strict=True))
+
+
+def prepare(doc: CoinDocument, listing: Listing | None = None) -> CoinFacts:
+    """Everything about `doc` that no question changes, bought at `listing` (the document's own by default)."""
+    bought = doc.listing if listing is None else listing
+    listing_s = int(bought.date.timestamp())
+    return CoinFacts(
+        doc=doc,
+        listing=bought,
+        listing_s=listing_s,
+        as_of_s=doc.as_of.timestamp(),
+        sell_prices={choice: sell_price(doc.last_month, choice) for choice in SellChoice},
+        records=records(hindsight_points(doc), listing_s, bought.price_usd),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class LamboAnswer:
     """The answer to one question; all amounts in USD."""
 
     coin: CoinDocument
+    listing: Listing
     investment_usd: float
     lambo_price_usd: float
     sell: SellChoice
@@ -82,6 +131,7 @@ class LamboAnswer:
     breakeven_investment_usd: float
     stale: bool
     verdict: str
+    hindsight: Hindsight
 
 
 def is_stale(as_of: datetime, now: datetime) -> bool:
@@ -103,21 +153,39 @@ def verdict(symbol: str, investment_usd: float, proceeds_usd: float, lambos: flo
     return f"{head}: no Lamborghini, that is {lambos:.2%} of one at {_usd(lambo_price_usd)}."
 
 
-def ask(
-    coin: CoinDocument,
+def answer(
+    coin: CoinFacts | CoinDocument,
     investment_usd: float,
     now: datetime,
     lambo_price_usd: float = LAMBO_PRICE_USD,
     sell: SellChoice = SellChoice.MEAN,
+    listing: Listing | None = None,
 ) -> LamboAnswer:
-    """Buy at the listing price, sell over the last month, count Lamborghinis.
+    """Buy at the listing price, sell over the last month, count Lamborghinis, and tell the story since listing.
 
+    `listing` buys at another listing (e.g. another exchange's) instead of the
+    document's own; that prepares the coin again (a pass over its history), so
+    callers answering it often should keep `prepare(doc, listing)`.
     Amounts must already be validated (positive, finite): see common.money.
     """
-    price = sell_price(coin.last_month, sell)
+    if isinstance(coin, CoinDocument):
+        coin = prepare(coin, listing)
+    elif listing is not None and listing != coin.listing:
+        coin = prepare(coin.doc, listing)
+    price = coin.sell_prices[sell]
     done = trade(coin.listing.price_usd, price, investment_usd, lambo_price_usd)
+    story = hindsight(
+        coin.records,
+        coins_bought=done.coins_bought,
+        lambo_price_usd=lambo_price_usd,
+        listing_s=coin.listing_s,
+        as_of_s=coin.as_of_s,
+        growth_factor=done.growth_factor,
+        can_buy_lambo=done.can_buy_lambo,
+    )
     return LamboAnswer(
-        coin=coin,
+        coin=coin.doc,
+        listing=coin.listing,
         investment_usd=investment_usd,
         lambo_price_usd=lambo_price_usd,
         sell=sell,
@@ -129,6 +197,7 @@ def ask(
         lambos=done.lambos,
         can_buy_lambo=done.can_buy_lambo,
         breakeven_investment_usd=done.breakeven_investment_usd,
-        stale=is_stale(coin.as_of, now),
-        verdict=verdict(coin.symbol, investment_usd, done.proceeds_usd, done.lambos, lambo_price_usd),
+        stale=is_stale(coin.doc.as_of, now),
+        verdict=verdict(coin.doc.symbol, investment_usd, done.proceeds_usd, done.lambos, lambo_price_usd),
+        hindsight=story,
     )

@@ -9,8 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from common import lambo
+from common.candles import DAILY_MINUTES
 from common.document import CoinDocument, is_improvement
-from common.lambo import SellChoice, sell_price
+from common.listings import ExchangeListing
+from common.prices import Listing
 from delos.v1 import lambo_pb2 as pb
 from query_service import convert
 
@@ -20,17 +23,18 @@ log = logging.getLogger(__name__)
 class PreparedCoin:
     """A document plus what about it does not depend on the question.
 
-    What AskLambo needs is built at load; the chart-sized parts (GetCoin's
-    history, the legacy graph) on first use, so a cold start stays fast.
+    What AskLambo needs is built at load (the domain's CoinFacts: sell
+    prices and hindsight records; the response template); the chart-sized parts
+    (GetCoin's history, the legacy graph) on first use, so a cold start stays fast.
     """
 
-    __slots__ = ("doc", "as_of_s", "sell_prices", "template", "summary", "_coin", "_graph_data")
+    __slots__ = ("doc", "as_of_s", "facts", "template", "summary", "_coin", "_graph_data", "_at_listing")
 
     def __init__(self, doc: CoinDocument) -> None:
         self.doc = doc
         self.as_of_s = doc.as_of.timestamp()
-        self.sell_prices = {choice: sell_price(doc.last_month, choice) for choice in SellChoice}
-        self.template = convert.answer_template(doc)
+        self.facts = lambo.prepare(doc)
+        self.template = convert.answer_template(doc, self.facts.records)
         self.summary = pb.CoinSummary(
             symbol=doc.symbol,
             pair=doc.pair,
@@ -40,11 +44,27 @@ class PreparedCoin:
         )
         self._coin: pb.Coin | None = None
         self._graph_data: str | None = None
+        self._at_listing: dict[ExchangeListing, tuple[lambo.CoinFacts, pb.AskLamboResponse]] = {}
+
+    def for_listing(self, bought_at: ExchangeListing) -> tuple[lambo.CoinFacts, pb.AskLamboResponse]:
+        """Facts and template for answers "as if bought at" another exchange's listing, built on first use.
+
+        Preparing walks the coin's history once; keeping the result makes later such answers as cheap as
+        the default one. A coin has a handful of listings, so this stays small.
+        """
+        found = self._at_listing.get(bought_at)
+        if found is None:
+            listing = Listing(bought_at.listing_date, bought_at.listing_price_usd, DAILY_MINUTES, False)
+            facts = lambo.prepare(self.doc, listing)
+            template = convert.answer_template(self.doc, facts.records)
+            convert.use_listing(template, bought_at)
+            found = self._at_listing[bought_at] = (facts, template)
+        return found
 
     @property
     def coin(self) -> pb.Coin:
         if self._coin is None:
-            self._coin = convert.coin_message(self.doc)
+            self._coin = convert.coin_message(self.doc, self.facts.records)
         return self._coin
 
     @property

@@ -11,7 +11,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from common.document import CoinDocument
 from common.errors import InvalidRequest
-from common.lambo import SellChoice
+from common.hindsight import Records
+from common.lambo import LamboAnswer, SellChoice
 from common.listings import ExchangeListing
 from common.prices import LastMonth
 from delos.v1 import lambo_pb2 as pb
@@ -97,11 +98,12 @@ def use_listing(response: pb.AskLamboResponse, listing: ExchangeListing) -> None
     response.listing_interval_minutes = 1440
 
 
-def coin_message(doc: CoinDocument) -> pb.Coin:
+def coin_message(doc: CoinDocument, found: Records) -> pb.Coin:
     """The Coin message for GetCoin, without the per-request `stale` flag."""
     return pb.Coin(
         **_coin_fields(doc),
         listing_may_be_truncated=doc.listing.may_be_truncated,
+        peak=pb.PricePoint(time=Timestamp(seconds=found.peak_s), close_usd=found.peak_close),
         history=[
             pb.PricePoint(time=Timestamp(seconds=t), close_usd=c)
             for t, c in zip(doc.history_times, doc.history_closes, strict=True)
@@ -109,9 +111,44 @@ def coin_message(doc: CoinDocument) -> pb.Coin:
     )
 
 
-def answer_template(doc: CoinDocument) -> pb.AskLamboResponse:
+def answer_template(doc: CoinDocument, found: Records) -> pb.AskLamboResponse:
     """The parts of an AskLambo answer that depend only on the coin, built once per document."""
-    return pb.AskLamboResponse(**_coin_fields(doc))
+    template = pb.AskLamboResponse(**_coin_fields(doc))
+    template.hindsight.peak_date.seconds = found.peak_s
+    template.hindsight.peak_close_usd = found.peak_close
+    return template
+
+
+def answer_message(template: pb.AskLamboResponse, answer: LamboAnswer, sell: pb.SellPrice) -> pb.AskLamboResponse:
+    """A copy of the coin's template filled with one answer (`sell` echoes the request's enum value)."""
+    response = pb.AskLamboResponse()
+    response.CopyFrom(template)
+    response.coins_bought = answer.coins_bought
+    response.sell_price_usd = answer.sell_price_usd
+    response.sell = sell or pb.SELL_PRICE_MEAN_CLOSE
+    response.proceeds_usd = answer.proceeds_usd
+    response.profit_usd = answer.profit_usd
+    response.growth_factor = answer.growth_factor
+    response.lambo_price_usd = answer.lambo_price_usd
+    response.lambos = answer.lambos
+    response.can_buy_lambo = answer.can_buy_lambo
+    response.breakeven_investment_usd = answer.breakeven_investment_usd
+    response.stale = answer.stale
+    response.verdict = answer.verdict
+    told = answer.hindsight
+    message = response.hindsight
+    if told.first_lambo_s is not None:
+        message.first_lambo_date.seconds = told.first_lambo_s
+        message.has_first_lambo = True
+        message.days_to_first_lambo = told.days_to_first_lambo or 0
+    message.first_lambo_lost = told.first_lambo_lost
+    message.peak_proceeds_usd = told.peak_proceeds_usd
+    message.peak_lambos = told.peak_lambos
+    if told.cagr is not None:
+        message.cagr = told.cagr
+    message.years_held = told.years_held
+    message.story = told.story
+    return response
 
 
 def graph_data(doc: CoinDocument) -> str:

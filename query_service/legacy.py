@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import grpc
 
 from common.errors import DelosError, InvalidRequest
-from common.lambo import LAMBO_PRICE_USD, SellChoice, trade
+from common.lambo import LAMBO_PRICE_USD, SellChoice, answer
 from delos.legacy import api_pb2 as legacy_pb
 from delos.legacy import api_pb2_grpc as legacy_grpc
 from query_service.cache import CoinCache
@@ -38,7 +38,8 @@ class LegacyApiServicer(legacy_grpc.APIServicer):
         except DelosError as exc:
             await abort(context, exc)
             raise
-        done = trade(coin.doc.listing.price_usd, coin.sell_prices[SellChoice.MEAN], request.investment, LAMBO_PRICE_USD)
+        now = datetime.now(UTC)
+        done = answer(coin.facts, request.investment, now, lambo_price_usd=LAMBO_PRICE_USD, sell=SellChoice.MEAN)
         message = {
             "NUMBERCOINS": done.coins_bought,
             "PROFIT": done.profit_usd,
@@ -46,6 +47,6 @@ class LegacyApiServicer(legacy_grpc.APIServicer):
             "LAMBOS": done.lambos,
             "INVESTMENT": request.investment,
             "SYMBOL": coin.doc.symbol,
-            "GENERATIONDATE": datetime.now(UTC).isoformat(timespec="seconds"),
+            "GENERATIONDATE": now.isoformat(timespec="seconds"),
         }
         return legacy_pb.apiResponse(message=json.dumps(message), graph_data=coin.graph_data)

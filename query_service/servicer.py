@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from datetime import UTC, datetime
 
 import grpc
 
 from common.errors import DelosError
-from common.lambo import LAMBO_PRICE_USD, trade, verdict
+from common.lambo import LAMBO_PRICE_USD, answer
 from common.money import validate_amount
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
@@ -54,25 +55,10 @@ class LamboServicer(pb_grpc.LamboServiceServicer):
         except DelosError as exc:
             await abort(context, exc)
             raise  # unreachable: abort raises
-        price = coin.sell_prices[choice]
-        listing_price = coin.doc.listing.price_usd if bought_at is None else bought_at.listing_price_usd
-        done = trade(listing_price, price, investment, lambo_price)
-        response = pb.AskLamboResponse()
-        response.CopyFrom(coin.template)
-        if bought_at is not None:
-            convert.use_listing(response, bought_at)
-        response.coins_bought = done.coins_bought
-        response.sell_price_usd = price
-        response.sell = request.sell or pb.SELL_PRICE_MEAN_CLOSE
-        response.proceeds_usd = done.proceeds_usd
-        response.profit_usd = done.profit_usd
-        response.growth_factor = done.growth_factor
-        response.lambo_price_usd = lambo_price
-        response.lambos = done.lambos
-        response.can_buy_lambo = done.can_buy_lambo
-        response.breakeven_investment_usd = done.breakeven_investment_usd
-        response.stale = is_stale(self.cache, coin)
-        response.verdict = verdict(coin.doc.symbol, investment, done.proceeds_usd, done.lambos, lambo_price)
+        facts, template = (coin.facts, coin.template) if bought_at is None else coin.for_listing(bought_at)
+        told = answer(facts, investment, datetime.now(UTC), lambo_price_usd=lambo_price, sell=choice)
+        response = convert.answer_message(template, told, request.sell)
+        response.stale = told.stale or not self.cache.connected
         return response
 
     async def GetCoin(  # noqa: N802 - gRPC method name

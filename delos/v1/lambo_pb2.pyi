@@ -76,7 +76,7 @@ class LastMonth(_message.Message):
     def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., mean_close: _Optional[float] = ..., best_close: _Optional[float] = ..., worst_close: _Optional[float] = ..., latest_close: _Optional[float] = ..., candles: _Optional[int] = ..., missing_days: _Optional[int] = ...) -> None: ...
 
 class AskLamboResponse(_message.Message):
-    __slots__ = ("symbol", "exchange", "pair", "listing_date", "listing_price_usd", "coins_bought", "sell_price_usd", "last_month", "proceeds_usd", "profit_usd", "growth_factor", "lambo_price_usd", "lambos", "can_buy_lambo", "breakeven_investment_usd", "as_of", "computed_at", "stale", "verdict", "sell", "listing_interval_minutes", "sample_data", "listing_quote", "listing_source", "listing_complete", "price_exchange", "price_pair", "listings")
+    __slots__ = ("symbol", "exchange", "pair", "listing_date", "listing_price_usd", "coins_bought", "sell_price_usd", "last_month", "proceeds_usd", "profit_usd", "growth_factor", "lambo_price_usd", "lambos", "can_buy_lambo", "breakeven_investment_usd", "as_of", "computed_at", "stale", "verdict", "sell", "listing_interval_minutes", "sample_data", "listing_quote", "listing_source", "listing_complete", "price_exchange", "price_pair", "listings", "hindsight")
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     EXCHANGE_FIELD_NUMBER: _ClassVar[int]
     PAIR_FIELD_NUMBER: _ClassVar[int]
@@ -105,6 +105,7 @@ class AskLamboResponse(_message.Message):
     PRICE_EXCHANGE_FIELD_NUMBER: _ClassVar[int]
     PRICE_PAIR_FIELD_NUMBER: _ClassVar[int]
     LISTINGS_FIELD_NUMBER: _ClassVar[int]
+    HINDSIGHT_FIELD_NUMBER: _ClassVar[int]
     symbol: str
     exchange: str
     pair: str
@@ -133,7 +134,34 @@ class AskLamboResponse(_message.Message):
     price_exchange: str
     price_pair: str
     listings: _containers.RepeatedCompositeFieldContainer[ExchangeListing]
-    def __init__(self, symbol: _Optional[str] = ..., exchange: _Optional[str] = ..., pair: _Optional[str] = ..., listing_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., listing_price_usd: _Optional[float] = ..., coins_bought: _Optional[float] = ..., sell_price_usd: _Optional[float] = ..., last_month: _Optional[_Union[LastMonth, _Mapping]] = ..., proceeds_usd: _Optional[float] = ..., profit_usd: _Optional[float] = ..., growth_factor: _Optional[float] = ..., lambo_price_usd: _Optional[float] = ..., lambos: _Optional[float] = ..., can_buy_lambo: _Optional[bool] = ..., breakeven_investment_usd: _Optional[float] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stale: _Optional[bool] = ..., verdict: _Optional[str] = ..., sell: _Optional[_Union[SellPrice, str]] = ..., listing_interval_minutes: _Optional[int] = ..., sample_data: _Optional[bool] = ..., listing_quote: _Optional[str] = ..., listing_source: _Optional[str] = ..., listing_complete: _Optional[bool] = ..., price_exchange: _Optional[str] = ..., price_pair: _Optional[str] = ..., listings: _Optional[_Iterable[_Union[ExchangeListing, _Mapping]]] = ...) -> None: ...
+    hindsight: Hindsight
+    def __init__(self, symbol: _Optional[str] = ..., exchange: _Optional[str] = ..., pair: _Optional[str] = ..., listing_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., listing_price_usd: _Optional[float] = ..., coins_bought: _Optional[float] = ..., sell_price_usd: _Optional[float] = ..., last_month: _Optional[_Union[LastMonth, _Mapping]] = ..., proceeds_usd: _Optional[float] = ..., profit_usd: _Optional[float] = ..., growth_factor: _Optional[float] = ..., lambo_price_usd: _Optional[float] = ..., lambos: _Optional[float] = ..., can_buy_lambo: _Optional[bool] = ..., breakeven_investment_usd: _Optional[float] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stale: _Optional[bool] = ..., verdict: _Optional[str] = ..., sell: _Optional[_Union[SellPrice, str]] = ..., listing_interval_minutes: _Optional[int] = ..., sample_data: _Optional[bool] = ..., listing_quote: _Optional[str] = ..., listing_source: _Optional[str] = ..., listing_complete: _Optional[bool] = ..., price_exchange: _Optional[str] = ..., price_pair: _Optional[str] = ..., listings: _Optional[_Iterable[_Union[ExchangeListing, _Mapping]]] = ..., hindsight: _Optional[_Union[Hindsight, _Mapping]] = ...) -> None: ...
+
+class Hindsight(_message.Message):
+    __slots__ = ("first_lambo_date", "has_first_lambo", "days_to_first_lambo", "first_lambo_lost", "peak_date", "peak_close_usd", "peak_proceeds_usd", "peak_lambos", "cagr", "years_held", "story")
+    FIRST_LAMBO_DATE_FIELD_NUMBER: _ClassVar[int]
+    HAS_FIRST_LAMBO_FIELD_NUMBER: _ClassVar[int]
+    DAYS_TO_FIRST_LAMBO_FIELD_NUMBER: _ClassVar[int]
+    FIRST_LAMBO_LOST_FIELD_NUMBER: _ClassVar[int]
+    PEAK_DATE_FIELD_NUMBER: _ClassVar[int]
+    PEAK_CLOSE_USD_FIELD_NUMBER: _ClassVar[int]
+    PEAK_PROCEEDS_USD_FIELD_NUMBER: _ClassVar[int]
+    PEAK_LAMBOS_FIELD_NUMBER: _ClassVar[int]
+    CAGR_FIELD_NUMBER: _ClassVar[int]
+    YEARS_HELD_FIELD_NUMBER: _ClassVar[int]
+    STORY_FIELD_NUMBER: _ClassVar[int]
+    first_lambo_date: _timestamp_pb2.Timestamp
+    has_first_lambo: bool
+    days_to_first_lambo: int
+    first_lambo_lost: bool
+    peak_date: _timestamp_pb2.Timestamp
+    peak_close_usd: float
+    peak_proceeds_usd: float
+    peak_lambos: float
+    cagr: float
+    years_held: float
+    story: str
+    def __init__(self, first_lambo_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., has_first_lambo: _Optional[bool] = ..., days_to_first_lambo: _Optional[int] = ..., first_lambo_lost: _Optional[bool] = ..., peak_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., peak_close_usd: _Optional[float] = ..., peak_proceeds_usd: _Optional[float] = ..., peak_lambos: _Optional[float] = ..., cagr: _Optional[float] = ..., years_held: _Optional[float] = ..., story: _Optional[str] = ...) -> None: ...
 
 class GetCoinRequest(_message.Message):
     __slots__ = ("symbol",)
@@ -150,7 +178,7 @@ class PricePoint(_message.Message):
     def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_usd: _Optional[float] = ...) -> None: ...
 
 class Coin(_message.Message):
-    __slots__ = ("symbol", "exchange", "pair", "listing_date", "listing_price_usd", "listing_interval_minutes", "listing_may_be_truncated", "last_month", "as_of", "computed_at", "stale", "history", "sample_data", "listing_quote", "listing_source", "listing_complete", "price_exchange", "price_pair", "listings")
+    __slots__ = ("symbol", "exchange", "pair", "listing_date", "listing_price_usd", "listing_interval_minutes", "listing_may_be_truncated", "last_month", "as_of", "computed_at", "stale", "history", "sample_data", "listing_quote", "listing_source", "listing_complete", "price_exchange", "price_pair", "listings", "peak")
     SYMBOL_FIELD_NUMBER: _ClassVar[int]
     EXCHANGE_FIELD_NUMBER: _ClassVar[int]
     PAIR_FIELD_NUMBER: _ClassVar[int]
@@ -170,6 +198,7 @@ class Coin(_message.Message):
     PRICE_EXCHANGE_FIELD_NUMBER: _ClassVar[int]
     PRICE_PAIR_FIELD_NUMBER: _ClassVar[int]
     LISTINGS_FIELD_NUMBER: _ClassVar[int]
+    PEAK_FIELD_NUMBER: _ClassVar[int]
     symbol: str
     exchange: str
     pair: str
@@ -189,7 +218,8 @@ class Coin(_message.Message):
     price_exchange: str
     price_pair: str
     listings: _containers.RepeatedCompositeFieldContainer[ExchangeListing]
-    def __init__(self, symbol: _Optional[str] = ..., exchange: _Optional[str] = ..., pair: _Optional[str] = ..., listing_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., listing_price_usd: _Optional[float] = ..., listing_interval_minutes: _Optional[int] = ..., listing_may_be_truncated: _Optional[bool] = ..., last_month: _Optional[_Union[LastMonth, _Mapping]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stale: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[PricePoint, _Mapping]]] = ..., sample_data: _Optional[bool] = ..., listing_quote: _Optional[str] = ..., listing_source: _Optional[str] = ..., listing_complete: _Optional[bool] = ..., price_exchange: _Optional[str] = ..., price_pair: _Optional[str] = ..., listings: _Optional[_Iterable[_Union[ExchangeListing, _Mapping]]] = ...) -> None: ...
+    peak: PricePoint
+    def __init__(self, symbol: _Optional[str] = ..., exchange: _Optional[str] = ..., pair: _Optional[str] = ..., listing_date: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., listing_price_usd: _Optional[float] = ..., listing_interval_minutes: _Optional[int] = ..., listing_may_be_truncated: _Optional[bool] = ..., last_month: _Optional[_Union[LastMonth, _Mapping]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stale: _Optional[bool] = ..., history: _Optional[_Iterable[_Union[PricePoint, _Mapping]]] = ..., sample_data: _Optional[bool] = ..., listing_quote: _Optional[str] = ..., listing_source: _Optional[str] = ..., listing_complete: _Optional[bool] = ..., price_exchange: _Optional[str] = ..., price_pair: _Optional[str] = ..., listings: _Optional[_Iterable[_Union[ExchangeListing, _Mapping]]] = ..., peak: _Optional[_Union[PricePoint, _Mapping]] = ...) -> None: ...
 
 class ListCoinsRequest(_message.Message):
     __slots__ = ()

@@ -77,6 +77,7 @@ def test_publish_refresh_and_ask_both_apis_across_real_processes(
         assert json.loads(as_json.stdout)["pair"] == "XDGUSD"
         human = run_cli(["ask", "btc", "--invest", "1000", "--target", target], env)
         assert human.returncode == 0 and "Lamborghini" in human.stdout and "weekly close" in human.stdout
+        assert answer.hindsight.story in human.stdout and "P peak" in human.stdout and "L listing" in human.stdout
 
         bad = run_cli(["ask", "BTC", "--invest", "-1", "--target", target], env)
         assert bad.returncode == 1 and "INVALID_ARGUMENT" in bad.stderr and "Traceback" not in bad.stderr

@@ -124,6 +124,7 @@ def test_an_unexpected_error_in_a_dependency_gives_internal_without_its_text(
         raise RuntimeError("secret detail of the failure")
 
     monkeypatch.setattr(servicer_module, "is_stale", broken)
+    monkeypatch.setattr(servicer_module, "answer", broken)
     with grpc.insecure_channel(server.target) as channel:
         stub = pb_grpc.LamboServiceStub(channel)
         for call in (

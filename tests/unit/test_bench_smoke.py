@@ -23,6 +23,7 @@ def test_tiny_benchmark_prints_the_comparison_table_and_the_ratio_line(capsys: p
         assert re.search(rf"^baseline\s+{concurrency}\s+\d+", out, re.MULTILINE)
         assert re.search(rf"^delos\s+{concurrency}\s+\d+", out, re.MULTILINE)
     assert re.search(r"^query_vs_baseline_throughput_ratio=\d+\.\d+$", out, re.MULTILINE)
+    assert re.search(r"^asklambo_handler_us_per_call=\d+\.\d+$", out, re.MULTILINE)
     assert re.search(r"^PASS 0 statements on the serving thread", out, re.MULTILINE)
     for heading in ("Cold start", "Memory", "Ingest"):
         assert f"== {heading}" in out

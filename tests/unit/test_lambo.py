@@ -8,7 +8,7 @@ import pytest
 from freezegun import freeze_time
 
 from common.document import CoinDocument
-from common.lambo import LAMBO_PRICE_USD, SellChoice, ask, is_stale, sell_price, verdict
+from common.lambo import LAMBO_PRICE_USD, SellChoice, answer, is_stale, sell_price, verdict
 from tests.unit.fakes import month_coin
 
 DAY = timedelta(days=1)
@@ -26,21 +26,21 @@ def test_the_default_lambo_costs_200000_usd() -> None:
 
 
 def test_a_thousand_dollars_at_listing_sold_at_the_mean_close_is_hand_computed() -> None:
-    answer = ask(coin(), 1000.0, now=FRESH)
+    told = answer(coin(), 1000.0, now=FRESH)
 
     # 1000 / 0.5 = 2000 coins; mean of 2, 8, 4, 6 is 5; 2000 x 5 = 10000.
-    assert answer.sell is SellChoice.MEAN
-    assert answer.coins_bought == 2000.0
-    assert answer.sell_price_usd == 5.0
-    assert answer.proceeds_usd == 10_000.0
-    assert answer.profit_usd == 9_000.0
-    assert answer.growth_factor == 10.0
-    assert answer.lambos == pytest.approx(0.05)
-    assert answer.can_buy_lambo is False
-    assert answer.breakeven_investment_usd == 20_000.0
-    assert answer.lambo_price_usd == 200_000.0
-    assert answer.investment_usd == 1000.0
-    assert answer.stale is False
+    assert told.sell is SellChoice.MEAN
+    assert told.coins_bought == 2000.0
+    assert told.sell_price_usd == 5.0
+    assert told.proceeds_usd == 10_000.0
+    assert told.profit_usd == 9_000.0
+    assert told.growth_factor == 10.0
+    assert told.lambos == pytest.approx(0.05)
+    assert told.can_buy_lambo is False
+    assert told.breakeven_investment_usd == 20_000.0
+    assert told.lambo_price_usd == 200_000.0
+    assert told.investment_usd == 1000.0
+    assert told.stale is False
 
 
 @pytest.mark.parametrize(
@@ -55,13 +55,13 @@ def test_a_thousand_dollars_at_listing_sold_at_the_mean_close_is_hand_computed()
 def test_each_way_of_selling_uses_its_own_close(
     choice: SellChoice, price: float, proceeds: float, lambos: float, breakeven: float
 ) -> None:
-    answer = ask(coin(), 1000.0, now=FRESH, sell=choice)
+    told = answer(coin(), 1000.0, now=FRESH, sell=choice)
 
     assert sell_price(coin().last_month, choice) == price
-    assert answer.sell_price_usd == price
-    assert answer.proceeds_usd == pytest.approx(proceeds)
-    assert answer.lambos == pytest.approx(lambos)
-    assert answer.breakeven_investment_usd == pytest.approx(breakeven)
+    assert told.sell_price_usd == price
+    assert told.proceeds_usd == pytest.approx(proceeds)
+    assert told.lambos == pytest.approx(lambos)
+    assert told.breakeven_investment_usd == pytest.approx(breakeven)
 
 
 def test_sell_choices_are_named_as_the_api_spells_them() -> None:
@@ -69,74 +69,74 @@ def test_sell_choices_are_named_as_the_api_spells_them() -> None:
 
 
 def test_a_losing_coin_has_a_negative_profit_and_a_growth_factor_below_one() -> None:
-    answer = ask(coin(listing_price=10.0, closes=(5.0,)), 1000.0, now=FRESH)
+    told = answer(coin(listing_price=10.0, closes=(5.0,)), 1000.0, now=FRESH)
 
-    assert answer.proceeds_usd == 500.0
-    assert answer.profit_usd == -500.0
-    assert answer.growth_factor == 0.5
+    assert told.proceeds_usd == 500.0
+    assert told.profit_usd == -500.0
+    assert told.growth_factor == 0.5
 
 
 def test_proceeds_of_exactly_the_lambo_price_can_buy_the_lambo() -> None:
-    answer = ask(coin(), 20_000.0, now=FRESH)
+    told = answer(coin(), 20_000.0, now=FRESH)
 
-    assert answer.proceeds_usd == 200_000.0
-    assert answer.lambos == 1.0
-    assert answer.can_buy_lambo is True
+    assert told.proceeds_usd == 200_000.0
+    assert told.lambos == 1.0
+    assert told.can_buy_lambo is True
 
 
 def test_proceeds_a_cent_short_of_the_lambo_price_cannot_buy_it() -> None:
-    answer = ask(coin(), 19_999.999, now=FRESH)
+    told = answer(coin(), 19_999.999, now=FRESH)
 
-    assert answer.proceeds_usd < 200_000.0
-    assert answer.can_buy_lambo is False
+    assert told.proceeds_usd < 200_000.0
+    assert told.can_buy_lambo is False
 
 
 def test_a_custom_lambo_price_changes_the_count_and_the_breakeven() -> None:
-    answer = ask(coin(), 1000.0, now=FRESH, lambo_price_usd=250_000.0)
+    told = answer(coin(), 1000.0, now=FRESH, lambo_price_usd=250_000.0)
 
-    assert answer.lambos == pytest.approx(0.04)
-    assert answer.breakeven_investment_usd == 25_000.0
+    assert told.lambos == pytest.approx(0.04)
+    assert told.breakeven_investment_usd == 25_000.0
 
 
 def test_an_answer_exactly_three_days_old_is_not_stale() -> None:
     assert is_stale(AS_OF, now=AS_OF + 3 * DAY) is False
-    assert ask(coin(), 1000.0, now=AS_OF + 3 * DAY).stale is False
+    assert answer(coin(), 1000.0, now=AS_OF + 3 * DAY).stale is False
 
 
 def test_an_answer_a_second_more_than_three_days_old_is_stale() -> None:
     assert is_stale(AS_OF, now=AS_OF + 3 * DAY + timedelta(seconds=1)) is True
-    assert ask(coin(), 1000.0, now=AS_OF + 3 * DAY + timedelta(seconds=1)).stale is True
+    assert answer(coin(), 1000.0, now=AS_OF + 3 * DAY + timedelta(seconds=1)).stale is True
 
 
 def test_a_coin_without_recent_prices_is_still_answered_but_marked_stale() -> None:
     with freeze_time("2027-02-01 09:00:00"):
-        answer = ask(coin(), 1000.0, now=datetime.now(UTC))
+        told = answer(coin(), 1000.0, now=datetime.now(UTC))
 
-    assert answer.stale is True
-    assert answer.proceeds_usd == 10_000.0
+    assert told.stale is True
+    assert told.proceeds_usd == 10_000.0
 
 
 def test_a_verdict_without_a_lambo_says_no_and_names_the_coin() -> None:
-    answer = ask(coin(), 1000.0, now=FRESH)
+    told = answer(coin(), 1000.0, now=FRESH)
 
-    assert answer.verdict == (
+    assert told.verdict == (
         "$1,000 of ETH bought at listing would sell for $10,000: no Lamborghini, that is 5.00% of one at $200,000."
     )
 
 
 def test_a_verdict_with_one_lambo_says_yes() -> None:
-    answer = ask(coin(), 20_000.0, now=FRESH)
+    told = answer(coin(), 20_000.0, now=FRESH)
 
-    assert "ETH" in answer.verdict
-    assert answer.verdict.endswith("yes, enough for a Lamborghini.")
+    assert "ETH" in told.verdict
+    assert told.verdict.endswith("yes, enough for a Lamborghini.")
 
 
 def test_a_verdict_with_several_lambos_counts_whole_lambos() -> None:
-    answer = ask(coin(), 100_000.0, now=FRESH)
+    told = answer(coin(), 100_000.0, now=FRESH)
 
     # 200000 coins x 5 = 1,000,000 USD = 5 lambos.
     assert (
-        answer.verdict == "$100,000 of ETH bought at listing would sell for $1,000,000: yes, enough for 5 Lamborghinis."
+        told.verdict == "$100,000 of ETH bought at listing would sell for $1,000,000: yes, enough for 5 Lamborghinis."
     )
 
 

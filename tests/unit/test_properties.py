@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from common.candles import DAILY_MINUTES, Candle, CandleSeries
 from common.document import CoinDocument, from_dict, to_dict
 from common.errors import BadPriceData, InvalidMessage, InvalidRequest
-from common.lambo import SellChoice, ask
+from common.lambo import SellChoice, answer
 from common.messages import RefreshRequest, decode, encode
 from common.prices import Listing, last_month_from
 from common.symbols import normalize_symbol
@@ -39,8 +39,8 @@ def coin(listing_price: float, closes: tuple[float, ...]) -> CoinDocument:
 def test_proceeds_scale_linearly_with_the_investment(
     listing: float, closes: tuple[float, ...], investment: float, factor: float
 ) -> None:
-    one = ask(coin(listing, closes), investment, now=NOW)
-    scaled = ask(coin(listing, closes), investment * factor, now=NOW)
+    one = answer(coin(listing, closes), investment, now=NOW)
+    scaled = answer(coin(listing, closes), investment * factor, now=NOW)
 
     assert scaled.proceeds_usd == pytest.approx(one.proceeds_usd * factor, rel=1e-9)
 
@@ -49,21 +49,23 @@ def test_proceeds_scale_linearly_with_the_investment(
 def test_the_growth_factor_is_the_sell_price_over_the_listing_price(
     listing: float, closes: tuple[float, ...], investment: float, choice: SellChoice
 ) -> None:
-    answer = ask(coin(listing, closes), investment, now=NOW, sell=choice)
+    told = answer(coin(listing, closes), investment, now=NOW, sell=choice)
 
-    assert answer.growth_factor == pytest.approx(answer.sell_price_usd / listing, rel=1e-9)
-    assert answer.profit_usd == pytest.approx(answer.proceeds_usd - investment, rel=1e-9, abs=1e-6)
+    assert told.growth_factor == pytest.approx(told.sell_price_usd / listing, rel=1e-9)
+    assert told.profit_usd == pytest.approx(told.proceeds_usd - investment, rel=1e-9, abs=1e-6)
 
 
 @given(listing=prices, closes=month_closes, choice=choices, lambo=st.floats(min_value=1.0, max_value=1e7))
 def test_the_breakeven_investment_buys_exactly_one_lambo(
     listing: float, closes: tuple[float, ...], choice: SellChoice, lambo: float
 ) -> None:
-    breakeven = ask(coin(listing, closes), 1000.0, now=NOW, lambo_price_usd=lambo, sell=choice)
+    breakeven = answer(coin(listing, closes), 1000.0, now=NOW, lambo_price_usd=lambo, sell=choice)
 
-    answer = ask(coin(listing, closes), breakeven.breakeven_investment_usd, now=NOW, lambo_price_usd=lambo, sell=choice)
+    told = answer(
+        coin(listing, closes), breakeven.breakeven_investment_usd, now=NOW, lambo_price_usd=lambo, sell=choice
+    )
 
-    assert answer.lambos == pytest.approx(1.0, rel=1e-9)
+    assert told.lambos == pytest.approx(1.0, rel=1e-9)
 
 
 @given(listing=prices, closes=month_closes, investment=amounts)
@@ -71,7 +73,7 @@ def test_the_worst_close_is_at_most_the_mean_and_the_mean_at_most_the_best(
     listing: float, closes: tuple[float, ...], investment: float
 ) -> None:
     def price(choice: SellChoice) -> float:
-        return ask(coin(listing, closes), investment, now=NOW, sell=choice).sell_price_usd
+        return answer(coin(listing, closes), investment, now=NOW, sell=choice).sell_price_usd
 
     worst, mean, best = price(SellChoice.WORST), price(SellChoice.MEAN), price(SellChoice.BEST)
 
@@ -83,11 +85,11 @@ def test_the_worst_close_is_at_most_the_mean_and_the_mean_at_most_the_best(
 def test_a_lambo_is_affordable_exactly_when_the_count_reaches_one(
     listing: float, closes: tuple[float, ...], investment: float, lambo: float
 ) -> None:
-    answer = ask(coin(listing, closes), investment, now=NOW, lambo_price_usd=lambo)
+    told = answer(coin(listing, closes), investment, now=NOW, lambo_price_usd=lambo)
 
-    assert answer.can_buy_lambo == (answer.lambos >= 1)
-    assert ("yes" in answer.verdict) == answer.can_buy_lambo
-    assert "ETH" in answer.verdict
+    assert told.can_buy_lambo == (told.lambos >= 1)
+    assert ("yes" in told.verdict) == told.can_buy_lambo
+    assert "ETH" in told.verdict
 
 
 @given(raw=st.text(max_size=40))

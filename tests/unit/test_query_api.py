@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from common.coin import build_document
 from common.document import CoinDocument
+from common.lambo import answer, prepare
 from common.listings import ExchangeListing
 from delos.legacy import api_pb2, api_pb2_grpc
 from delos.v1 import lambo_pb2 as pb
@@ -27,9 +28,13 @@ from tests.unit.fakes import coin_series
 NOW = datetime.now(UTC)
 
 
-def document(symbol: str, now: datetime = NOW, first_price: float = 100.0, growth: float = 0.002) -> CoinDocument:
+LISTED = datetime(2021, 3, 4, tzinfo=UTC)
+
+
+def document(
+    symbol: str, now: datetime = NOW, first_price: float = 100.0, growth: float = 0.002, listed: datetime = LISTED
+) -> CoinDocument:
     """Listed on Kraken first, then on Bitstamp at a higher price; priced on Coinbase."""
-    listed = datetime(2021, 3, 4, tzinfo=UTC)
     candles = coin_series(listed, now, first_price, growth)
     doc = build_document(
         symbol=symbol, exchange="kraken", pair=f"{symbol}USD", weekly=candles[10080], daily=candles[1440], now=now
@@ -45,17 +50,21 @@ def document(symbol: str, now: datetime = NOW, first_price: float = 100.0, growt
     )
 
 
+def young_document() -> CoinDocument:
+    return document("NEW", listed=NOW - timedelta(days=10))
+
+
 Call = Callable[[Callable[[grpc.aio.Channel], Awaitable[Any]]], Any]
 
 
 @pytest.fixture
 def call() -> Iterator[Call]:
-    """Run one client coroutine against a fresh server holding BTC (fresh) and OLD (stale)."""
+    """Run one client coroutine against a fresh server holding BTC (fresh), OLD (stale) and NEW (listed 10 days ago)."""
 
     def run(body: Callable[[grpc.aio.Channel], Awaitable[Any]]) -> Any:
         async def main() -> Any:
             cache = CoinCache()
-            cache.update([document("BTC"), document("OLD", now=NOW - timedelta(days=10))])
+            cache.update([document("BTC"), document("OLD", now=NOW - timedelta(days=10)), young_document()])
             cache.loaded = True
             service = await start("127.0.0.1", 0, cache)
             await service.set_serving(True)
@@ -158,10 +167,48 @@ def test_get_coin_returns_the_weekly_history_and_list_coins_every_coin(call: Cal
     doc = document("BTC")
     assert [p.close_usd for p in coin.history] == list(doc.history_closes)
     assert coin.history[0].time.seconds == doc.history_times[0]
-    assert [(c.symbol, c.stale) for c in listing.coins] == [("BTC", False), ("OLD", True)]
-    assert [c.listing_exchange for c in listing.coins] == ["kraken", "kraken"]
+    assert [(c.symbol, c.stale) for c in listing.coins] == [("BTC", False), ("NEW", False), ("OLD", True)]
+    assert [c.listing_exchange for c in listing.coins] == ["kraken", "kraken", "kraken"]
     assert [x.exchange for x in coin.listings] == ["kraken", "bitstamp"]
     assert (coin.price_exchange, coin.listing_complete, coin.listing_source) == ("coinbase", True, "api")
+
+
+def test_ask_lambo_tells_the_hindsight_of_the_one_answer_function(call: Call) -> None:
+    doc = document("BTC")
+    peak_close = prepare(doc).records.peak_close
+    lambo_price = 1000 / doc.listing.price_usd * peak_close / 3  # reached well before the peak, and kept
+    request = pb.AskLamboRequest(symbol="BTC", investment_usd=1000, lambo_price_usd=lambo_price)
+
+    response = call(lambda ch: pb_grpc.LamboServiceStub(ch).AskLambo(request))
+
+    told = answer(doc, 1000.0, NOW, lambo_price_usd=lambo_price).hindsight
+    got = response.hindsight
+    assert told.first_lambo_s is not None and told.days_to_first_lambo is not None and told.cagr is not None
+    assert got.has_first_lambo and got.first_lambo_date.seconds == told.first_lambo_s
+    assert got.days_to_first_lambo == told.days_to_first_lambo > 0 and got.first_lambo_lost is False
+    assert (got.peak_date.seconds, got.peak_close_usd) == (told.peak_s, peak_close)
+    assert got.peak_proceeds_usd == told.peak_proceeds_usd and got.peak_lambos == pytest.approx(3.0)
+    assert got.HasField("cagr") and got.cagr == told.cagr and got.years_held == told.years_held
+    assert got.story == told.story and "first Lamborghini" in got.story
+
+
+def test_a_lambo_never_reached_and_a_coin_too_young_to_annualise_leave_those_fields_unset(call: Call) -> None:
+    request = pb.AskLamboRequest(symbol="NEW", investment_usd=1, lambo_price_usd=1e9)
+
+    response = call(lambda ch: pb_grpc.LamboServiceStub(ch).AskLambo(request))
+
+    got = response.hindsight
+    assert not got.HasField("first_lambo_date") and got.has_first_lambo is False and got.first_lambo_lost is False
+    assert not got.HasField("cagr") and got.years_held == pytest.approx(10 / 365.25, rel=0.1)
+    assert got.story.startswith("It never reached a Lamborghini")
+
+
+def test_get_coin_returns_the_peak_since_listing(call: Call) -> None:
+    coin = call(lambda ch: pb_grpc.LamboServiceStub(ch).GetCoin(pb.GetCoinRequest(symbol="BTC")))
+
+    found = prepare(document("BTC")).records
+    assert (coin.peak.time.seconds, coin.peak.close_usd) == (found.peak_s, found.peak_close)
+    assert coin.peak.close_usd >= max(p.close_usd for p in coin.history)
 
 
 def test_the_legacy_api_answers_with_the_original_keys_and_chart(call: Call) -> None:
