@@ -1,18 +1,23 @@
 """A synthetic in-memory market shaped like Kraken's listings, for offline mode, tests and benchmarks.
 
 Prices are seeded random walks, not real history: the app says so by marking
-answers built from them as sample data.
+answers built from them as sample data. Each coin has one price history (the
+world's), and a `Venue` per exchange that lists it: from which day, against
+which quote, and which days saw no trade there. A coin without a venue on an
+exchange is absent from that exchange's fake.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import math
 import random
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import overload
 
@@ -22,9 +27,30 @@ DEFAULT_SEED = 20131006
 DEFAULT_SYNTHETIC_DAYS = 800
 
 
+@dataclass(frozen=True, slots=True)
+class Venue:
+    """A coin's pair on one exchange: listed on `listed` (unix s, 00:00 UTC) against `quote`.
+
+    `quiet_every` > 0 makes every such day after the listing a day without trades there,
+    (a flat zero-volume candle on Bitstamp, an omitted one on Bitfinex); 0: none.
+    """
+
+    listed: int
+    quote: str = "USD"
+    quiet_every: int = 0
+
+    def is_quiet(self, day: int) -> bool:
+        """Whether nothing traded on `day` (never the listing day itself)."""
+        return self.quiet_every > 0 and day > self.listed and (day - self.listed) // DAY_S % self.quiet_every == 0
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class FakeCoin:
-    """One pair as Kraken lists it; `daily` rows are oldest first, and the last one may be unfinished."""
+    """One pair as Kraken lists it; `daily` rows are oldest first, and the last one may be unfinished.
+
+    `early` holds the coin's days before `daily` (traded elsewhere before Kraken listed it).
+    `venues` says where else it trades; None means on Kraken only, from its first row.
+    """
 
     symbol: str
     pair_name: str
@@ -34,6 +60,24 @@ class FakeCoin:
     quote: str
     daily: Sequence[Row]
     status: str = "online"
+    early: Sequence[Row] = ()
+    venues: Mapping[str, Venue] | None = field(default=None)
+
+    def venue(self, exchange: str) -> Venue | None:
+        """Where this coin trades on `exchange`, or None if it is absent there."""
+        if self.venues is None:
+            return Venue(self.daily[0][0]) if exchange == "kraken" and self.daily else None
+        return self.venues.get(exchange)
+
+    def rows_on(self, exchange: str) -> Sequence[Row]:
+        """The coin's daily rows from its listing day on `exchange` (empty where it is absent)."""
+        venue = self.venue(exchange)
+        if venue is None:
+            return ()
+        if self.daily and venue.listed == self.daily[0][0]:
+            return self.daily
+        rows = [*self.early, *self.daily] if self.early else list(self.daily)
+        return rows[bisect.bisect_left(rows, venue.listed, key=lambda r: r[0]) :]
 
 
 class LazyRows(Sequence[Row]):
@@ -151,6 +195,26 @@ def random_walk(
     return rows
 
 
+# Listing days per exchange other than Kraken, roughly as the real exchanges' first candles
+# (EXCHANGE_APIS_2.md): None where the coin is absent. Binance pairs are USDT-quoted.
+OTHER_EXCHANGES = ("bitstamp", "bitfinex", "coinbase", "binance")
+_LISTINGS: Mapping[str, tuple[str | None, str | None, str | None, str | None]] = {
+    "BTC": ("2011-09-13", "2013-04-01", "2014-12-01", "2017-08-17"),
+    "ETH": ("2017-08-17", "2016-03-09", "2016-05-18", "2017-08-17"),
+    "XRP": ("2017-01-20", "2017-05-20", "2019-02-27", "2018-05-04"),
+    "LTC": ("2017-06-19", "2013-05-20", "2016-08-23", "2017-12-13"),
+    "BCH": ("2017-12-05", "2017-08-01", "2017-12-20", "2017-11-28"),
+    "ADA": ("2021-05-25", None, "2021-03-18", "2018-04-17"),
+    "SOL": ("2022-03-01", "2021-06-10", "2021-06-24", "2020-08-11"),
+    "DOT": ("2022-03-15", "2020-08-20", "2021-06-16", "2020-08-18"),
+    "DOGE": ("2023-02-01", "2021-05-05", "2021-06-03", "2019-07-05"),
+    "LINK": ("2020-06-01", "2019-06-01", "2019-06-27", "2019-01-16"),
+    "XLM": ("2019-04-01", "2019-05-01", "2019-03-13", "2018-05-31"),
+    "ATOM": (None, "2019-04-23", "2020-01-13", "2019-04-29"),
+}
+# Exchanges whose fakes have days without trades, and how often (every n-th day after listing).
+QUIET_EVERY: Mapping[str, int] = {"bitstamp": 97, "bitfinex": 89}
+
 # symbol, pair name, altname, wsname, base, listing day, start USD, end USD, daily sigma
 _SAMPLE = (
     ("BTC", "XXBTZUSD", "XBTUSD", "XBT/USD", "XXBT", "2013-10-06", 120.0, 64_000.0, 0.04),
@@ -168,17 +232,39 @@ _SAMPLE = (
 )
 
 
+def _utc_day(iso: str) -> int:
+    return day_start(datetime.fromisoformat(iso).replace(tzinfo=UTC))
+
+
+def _early_walk(seed: int, symbol: str, first_day: int, kraken_day: int, end: float, sigma: float) -> list[Row]:
+    # From a tenth of Kraken's opening price (coins were cheaper before), ending where Kraken's rows open.
+    rng = random.Random(f"{seed}:{symbol}:early")  # noqa: S311  # nosec B311
+    return random_walk(rng, first_day, (kraken_day - first_day) // DAY_S, end / 10, end, sigma)
+
+
 def sample_market(now: datetime, *, seed: int = DEFAULT_SEED) -> FakeMarket:
-    """A deterministic dozen well-known coins from their Kraken listing day up to the unfinished day of `now`."""
+    """A deterministic dozen well-known coins from their first listing anywhere up to the unfinished day of `now`.
+
+    `daily` starts at the Kraken listing, as it always has; days traded elsewhere before it are in `early`.
+    """
     today = day_start(now)
     coins = []
     for symbol, pair, altname, wsname, base, listed, start, end, sigma in _SAMPLE:
-        first_day = day_start(datetime.fromisoformat(listed).replace(tzinfo=UTC))
+        first_day = _utc_day(listed)
         days = max(1, (today - first_day) // DAY_S + 1)
         # Seeded per symbol for reproducible made-up prices; nothing here is a secret.
         rng = random.Random(f"{seed}:{symbol}")  # noqa: S311  # nosec B311
         rows = LazyRows(functools.partial(random_walk, rng, first_day, days, start, end, sigma))
-        coins.append(FakeCoin(symbol, pair, altname, wsname, base, "ZUSD", rows))
+        venues = {"kraken": Venue(first_day)}
+        for exchange, other in zip(OTHER_EXCHANGES, _LISTINGS[symbol], strict=True):
+            if other is not None:
+                quote = "USDT" if exchange == "binance" else "USD"
+                venues[exchange] = Venue(_utc_day(other), quote, QUIET_EVERY.get(exchange, 0))
+        earliest = min(v.listed for v in venues.values())
+        early: Sequence[Row] = ()
+        if earliest < first_day:
+            early = LazyRows(functools.partial(_early_walk, seed, symbol, earliest, first_day, start, sigma))
+        coins.append(FakeCoin(symbol, pair, altname, wsname, base, "ZUSD", rows, early=early, venues=venues))
     return FakeMarket(coins)
 
 
@@ -202,5 +288,21 @@ def synthetic_market(
         end = start * 10 ** rng.uniform(-1.5, 2.5)
         rows = LazyRows(functools.partial(random_walk, rng, first_day, days, start, end, 0.05))
         pair = f"{symbol}USD"
-        coins.append(FakeCoin(symbol, pair, pair, f"{symbol}/USD", symbol, "ZUSD", rows))
+        coins.append(
+            FakeCoin(
+                symbol, pair, pair, f"{symbol}/USD", symbol, "ZUSD", rows, venues=_synthetic_venues(symbol, first_day)
+            )
+        )
     return FakeMarket(coins)
+
+
+def _synthetic_venues(symbol: str, first_day: int) -> dict[str, Venue]:
+    """Every synthetic coin is on Kraken from its first row; elsewhere a few days later, or absent (cheap, fixed)."""
+    venues = {"kraken": Venue(first_day)}
+    mix = zlib.crc32(symbol.encode())
+    for offset, exchange in enumerate(OTHER_EXCHANGES):
+        spread = (mix >> (offset * 4)) & 0xF  # 0..15, fixed per coin and exchange
+        if spread < 13:  # about one coin in five is absent from each other exchange
+            quote = "USDT" if exchange == "binance" else "USD"
+            venues[exchange] = Venue(first_day + spread * DAY_S, quote, QUIET_EVERY.get(exchange, 0))
+    return venues
