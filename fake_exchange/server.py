@@ -151,6 +151,10 @@ class FakeExchange:
     def not_found(self) -> Reply:
         return wire.json_reply(wire.dumps({"message": "Not Found"}), 404)
 
+    def request_weight(self, endpoint: str, params: Mapping[str, str]) -> int:
+        """What a request costs against the limit (Binance weighs its endpoints); 1 elsewhere."""
+        return 1
+
     # The server itself.
 
     @property
@@ -228,7 +232,7 @@ class FakeExchange:
             return self.not_found()
         with self._lock:
             self._requests[endpoint] += 1
-        if self.window is not None and not self.window.admit(self._monotonic()):
+        if self.window is not None and not self.window.admit(self._monotonic(), self.request_weight(endpoint, params)):
             return self.rate_limited()
         injection = self._faults.take(endpoint, self.pair_names(url.path, params), data=self.is_data(endpoint))
         if injection is not None and injection.fault is Fault.HANG:
