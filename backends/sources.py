@@ -14,7 +14,7 @@ from datetime import datetime
 from common.candles import Candle, CandleSeries, validated
 from common.errors import BadPriceData, InvalidRequest, UnknownSymbol
 from common.exchanges import QUOTES, common_symbol
-from common.ports import Pair
+from common.ports import FirstDay, Pair
 from common.symbols import normalize_symbol
 
 PAIRS_TTL_S = 3600.0
@@ -87,3 +87,38 @@ def traded(
             raise BadPriceData(f"{what}: no candle with trades")
         return CandleSeries(interval_minutes, (), last_committed)
     return CandleSeries(interval_minutes, validated(kept), last_committed)
+
+
+class RecentHistories:
+    """Whole histories read in the last `ttl_s`, by pair name, so that first_day() after history()
+    (or the reverse) in one refresh costs no second walk; at most `kept` pairs. Thread-safe."""
+
+    def __init__(self, monotonic: Callable[[], float], ttl_s: float = 300.0, kept: int = 16) -> None:
+        self._monotonic = monotonic
+        self._ttl_s = ttl_s
+        self._kept = kept
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[float, CandleSeries]] = {}
+
+    def get(self, name: str, read: Callable[[], CandleSeries]) -> CandleSeries:
+        now = self._monotonic()
+        with self._lock:
+            held = self._held.get(name)
+            if held is not None and now - held[0] < self._ttl_s:
+                return held[1]
+        series = read()  # outside the lock: another pair's walk must not wait for this one
+        with self._lock:
+            self._held[name] = (self._monotonic(), series)
+            while len(self._held) > self._kept:
+                del self._held[min(self._held, key=lambda k: self._held[k][0])]
+        return series
+
+
+def first_traded_day(series: CandleSeries, what: str) -> FirstDay:
+    """The listing from a daily series without zero-volume days: its first day, priced at its close."""
+    if not series.candles:
+        raise BadPriceData(f"{what}: the pair never traded")
+    first = series.candles[0]
+    return FirstDay(
+        day=first.open_time, price_usd=first.close, volume_usd=first.volume * first.close, price_is_vwap=False
+    )
