@@ -40,6 +40,7 @@ GEO_BLOCK_MSG = (
     "https://www.binance.com/en/terms. Please contact customer service if you believe you received this "
     "message in error."
 )
+SERVER_BUSY = "Server is currently overloaded with other requests. Please try again in a few minutes."
 TOO_MUCH_WEIGHT = (
     "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. "
     "Please use WebSocket Streams for live updates to avoid polling the API."
@@ -118,6 +119,9 @@ class FakeBinance(FakeExchange):
     # 6,000 request weight a minute per IP (klines weigh 2, a full exchangeInfo 20).
     published_limit = RateLimit(6000, 60.0)
     faults: ClassVar[frozenset[Fault]] = COMMON_FAULTS | {
+        Fault.RATE_LIMIT,
+        Fault.SERVICE_UNAVAILABLE,
+        Fault.INVALID_ARGUMENTS,
         Fault.NON_NUMERIC,
         Fault.NEGATIVE,
         Fault.EMPTY,
@@ -147,6 +151,12 @@ class FakeBinance(FakeExchange):
         return (params.get("symbol", ""),)
 
     def fault_reply(self, fault: Fault, retry_after_s: int) -> Reply | None:
+        if fault is Fault.RATE_LIMIT:  # Binance's own 429, not a proxy's; it does not count toward a ban
+            return error(429, -1003, TOO_MUCH_WEIGHT, {"Retry-After": str(retry_after_s)})
+        if fault is Fault.SERVICE_UNAVAILABLE:
+            return error(503, -1008, SERVER_BUSY)
+        if fault is Fault.INVALID_ARGUMENTS:
+            return error(400, -1120, "Invalid interval.")
         if fault is Fault.VANISHED:
             return error(400, -1121, "Invalid symbol.")
         return super().fault_reply(fault, retry_after_s)

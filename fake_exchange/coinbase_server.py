@@ -88,6 +88,9 @@ class FakeCoinbase(FakeExchange):
     # Public endpoints: 10 requests per second per IP, bursts up to 15 (Coinbase's rate-limit page).
     published_limit = RateLimit(10, 1.0)
     faults: ClassVar[frozenset[Fault]] = COMMON_FAULTS | {
+        Fault.RATE_LIMIT,
+        Fault.SERVICE_UNAVAILABLE,
+        Fault.INVALID_ARGUMENTS,
         Fault.NON_NUMERIC,
         Fault.NEGATIVE,
         Fault.EMPTY,
@@ -116,6 +119,12 @@ class FakeCoinbase(FakeExchange):
         return (parts[1],) if len(parts) == 3 else ()
 
     def fault_reply(self, fault: Fault, retry_after_s: int) -> Reply | None:
+        if fault is Fault.RATE_LIMIT:
+            return self.rate_limited()
+        if fault is Fault.SERVICE_UNAVAILABLE:
+            return message(503, "Service Unavailable")
+        if fault is Fault.INVALID_ARGUMENTS:
+            return message(400, "Unsupported granularity")
         if fault is Fault.VANISHED:
             return message(404, "NotFound")
         return super().fault_reply(fault, retry_after_s)
