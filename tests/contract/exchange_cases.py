@@ -10,18 +10,26 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 
+from backends.binance import BinancePriceSource
 from backends.bitfinex import BitfinexPriceSource
 from backends.bitstamp import BitstampPriceSource
+from backends.coinbase import CoinbasePriceSource
 from backends.exchange_http import RetryPolicy
 from backends.kraken import KrakenPriceSource
 from common.ports import PriceSource
+from fake_exchange.binance_server import FakeBinance
 from fake_exchange.bitfinex_server import FakeBitfinex
 from fake_exchange.bitstamp_server import FakeBitstamp
+from fake_exchange.coinbase_server import FakeCoinbase
 from fake_exchange.kraken_server import FakeKraken
 from fake_exchange.server import FakeExchange
+
+# The moment the shared suite's fakes are frozen at; Coinbase walks back from it.
+NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 
 
 class FakeClock:
@@ -53,6 +61,9 @@ class Case:
     absent: str  # a sample coin this exchange does not list
     unknown_pair: str  # a pair name in the exchange's spelling that it does not have
     request_interval_s: float  # the adapter's default spacing
+    btc_quote: str = "USD"  # what BTC is quoted in there (Binance has no USD pairs)
+    pairs_weight: int = 1  # what the pair list costs against the fake's limit (Binance weighs requests)
+    candle_weight: int = 1  # what one candle request costs
 
     def source(self, client: httpx.Client, clock: FakeClock, policy: RetryPolicy, rng: float = 1.0) -> PriceSource:
         return self.build(
@@ -64,4 +75,25 @@ CASES: dict[str, Case] = {
     "kraken": Case("kraken", FakeKraken, KrakenPriceSource, "OHLC", "NOPE", "NOPEUSD", 1.0),
     "bitstamp": Case("bitstamp", FakeBitstamp, BitstampPriceSource, "ohlc", "ATOM", "nopeusd", 0.075),
     "bitfinex": Case("bitfinex", FakeBitfinex, BitfinexPriceSource, "candles", "ADA", "tNOPEUSD", 2.0),
+    "coinbase": Case(
+        "coinbase",
+        FakeCoinbase,
+        functools.partial(CoinbasePriceSource, now=lambda: NOW),
+        "candles",
+        "NOPE",
+        "NOPE-USD",
+        0.1,
+    ),
+    "binance": Case(
+        "binance",
+        FakeBinance,
+        BinancePriceSource,
+        "klines",
+        "NOPE",
+        "NOPEUSDT",
+        0.05,
+        "USDT",
+        pairs_weight=20,
+        candle_weight=2,
+    ),
 }

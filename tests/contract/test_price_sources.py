@@ -22,9 +22,8 @@ from common.ports import Pair, PriceSource
 from fake_exchange import FakeMarket, Fault, sample_market
 from fake_exchange.limits import RateLimit
 from fake_exchange.server import FakeExchange
-from tests.contract.exchange_cases import CASES, Case, FakeClock
+from tests.contract.exchange_cases import CASES, NOW, Case, FakeClock
 
-NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
 RECENT = TODAY - timedelta(days=5)
 
@@ -68,12 +67,12 @@ def test_every_live_exchange_has_a_name_from_the_one_list(case: Case, source: Pr
     assert source.name == case.name in LIVE_EXCHANGES
 
 
-def test_pairs_are_one_per_symbol_in_a_quote_delos_takes(source: PriceSource) -> None:
+def test_pairs_are_one_per_symbol_in_a_quote_delos_takes(case: Case, source: PriceSource) -> None:
     pairs = source.pairs()
     assert len({p.symbol for p in pairs}) == len(pairs) > 0
     assert all(p.quote in QUOTES for p in pairs)
     assert source.pair_for("btc") == next(p for p in pairs if p.symbol == "BTC")
-    assert source.pair_for("BTC").quote == "USD"
+    assert source.pair_for("BTC").quote == case.btc_quote
 
 
 def test_an_unknown_symbol_raises_unknown_symbol(source: PriceSource) -> None:
@@ -220,7 +219,9 @@ def test_a_closed_port_is_exchange_unavailable(case: Case, clock: FakeClock) -> 
 
 
 def test_the_exchanges_own_rate_limit_answer_is_rate_limited(case: Case, market: FakeMarket, clock: FakeClock) -> None:
-    with case.fake(market, now=lambda: NOW, enforce_rate_limit=True, rate_limit=RateLimit(1, 60.0)) as fake:
+    with case.fake(
+        market, now=lambda: NOW, enforce_rate_limit=True, rate_limit=RateLimit(case.pairs_weight, 60.0)
+    ) as fake:
         adapter = _source(case, fake.base_url, clock, max_retries=0)
         adapter.pairs()
         with pytest.raises(RateLimited):
@@ -230,12 +231,14 @@ def test_the_exchanges_own_rate_limit_answer_is_rate_limited(case: Case, market:
 
 @pytest.mark.timeout(30)
 def test_the_default_spacing_keeps_within_the_published_limit(case: Case, market: FakeMarket) -> None:
-    assert case.request_interval_s >= case.fake.published_limit.interval_s
-    scaled = RateLimit(1, 0.1)  # the same rule at a tenth of a second, so the test is quick
+    assert case.request_interval_s >= case.fake.published_limit.interval_s * case.candle_weight
+    # The same rule at a tenth of a second, so the test is quick; the pair list may take the whole budget.
+    scaled = RateLimit(case.pairs_weight, 0.1)
     with case.fake(market, now=lambda: NOW, enforce_rate_limit=True, rate_limit=scaled) as fake:
-        policy = RetryPolicy(request_interval_s=scaled.interval_s, max_retries=0)
+        policy = RetryPolicy(request_interval_s=scaled.interval_s * case.candle_weight, max_retries=0)
         adapter = case.build(http_client(fake.base_url, 5.0), policy=policy)
         pair = adapter.pair_for("ETH")
+        time.sleep(scaled.per_s)  # bounded: lets the pair list's weight leave the window
         for _ in range(3):
             adapter.daily(pair, RECENT)
         adapter.close()
