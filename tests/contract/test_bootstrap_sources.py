@@ -1,0 +1,65 @@
+"""bootstrap.price_sources over the bundled sample exchanges: DELOS_EXCHANGES order, one client and throttle each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+
+import pytest
+
+import bootstrap
+from cli.offline import SAMPLE_FAKES, sample_exchange
+from common.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def urls() -> Iterator[Mapping[str, str]]:
+    with sample_exchange() as served:
+        yield served
+
+
+def _env(urls: Mapping[str, str], exchanges: str) -> dict[str, str]:
+    env = {f"DELOS_{name.upper()}_URL": url for name, url in urls.items()}
+    return env | {"DELOS_EXCHANGES": exchanges, "DELOS_MAX_RETRIES": "0"}
+
+
+def test_the_sample_serves_one_market_at_every_exchange_it_has_a_fake_for(urls: Mapping[str, str]) -> None:
+    assert set(urls) == set(SAMPLE_FAKES)
+    assert all(url.startswith("http://127.0.0.1:") for url in urls.values())
+
+
+def test_sources_come_in_delos_exchanges_order_each_at_its_own_url(urls: Mapping[str, str]) -> None:
+    settings = Settings.from_env(_env(urls, "bitfinex,kraken,bitstamp") | {"DELOS_REQUEST_INTERVAL": "0"})
+    sources = bootstrap.price_sources(settings)
+    try:
+        assert [s.name for s in sources] == ["bitfinex", "kraken", "bitstamp"]
+        first_days = {s.name: s.first_day(s.pair_for("BTC")).day for s in sources}
+    finally:
+        for source in sources:
+            source.close()
+    # The sample market lists BTC on Bitstamp first, as the real exchanges did.
+    assert first_days["bitstamp"] == datetime(2011, 9, 13, tzinfo=UTC)
+    assert first_days["bitstamp"] < first_days["bitfinex"] < first_days["kraken"]
+
+
+@pytest.mark.parametrize(("exchange", "interval"), [("kraken", 1.0), ("bitstamp", 0.075), ("bitfinex", 2.0)])
+def test_each_exchange_keeps_its_published_spacing(urls: Mapping[str, str], exchange: str, interval: float) -> None:
+    waits: list[float] = []
+    (source,) = bootstrap.price_sources(Settings.from_env(_env(urls, exchange)), sleep=waits.append)
+    try:
+        source.pairs()
+        source.pair_for("ETH")  # cached: no request, no wait
+        source.daily(source.pair_for("ETH"), datetime(2026, 1, 1, tzinfo=UTC))
+    finally:
+        source.close()
+    assert all(0 < wait <= interval for wait in waits)
+    if interval >= 0.5:  # a loopback round trip cannot take that long: the second request waited its turn
+        assert len(waits) == 1 and waits[0] > interval * 0.5
+
+
+def test_kraken_alone_can_still_be_built_at_another_url(urls: Mapping[str, str]) -> None:
+    source = bootstrap.price_source(Settings(), base_url=urls["kraken"])
+    try:
+        assert source.name == "kraken" and source.pair_for("BTC").name == "XXBTZUSD"
+    finally:
+        source.close()
