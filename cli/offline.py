@@ -8,30 +8,22 @@ are labelled sample data. Each coin has its own listing day on each exchange
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-
-# exchange -> "module:class" of its fake; each is imported only when served.
-SAMPLE_FAKES: Mapping[str, str] = {
-    "kraken": "fake_exchange.kraken_server:FakeKraken",
-    "bitstamp": "fake_exchange.bitstamp_server:FakeBitstamp",
-    "bitfinex": "fake_exchange.bitfinex_server:FakeBitfinex",
-}
 
 
 @contextmanager
 def sample_exchange() -> Iterator[Mapping[str, str]]:
     """Run every sample exchange on 127.0.0.1 for the duration; yields exchange -> base URL."""
     from fake_exchange.market import sample_market
+    from fake_exchange.registry import FAKES, fake_class
 
     market = sample_market(datetime.now(UTC))
     with contextlib.ExitStack() as stack:
         urls = {}
-        for exchange, where in SAMPLE_FAKES.items():
-            module, _, name = where.partition(":")
-            fake = getattr(importlib.import_module(module), name)(market)
+        for exchange in FAKES:
+            fake = fake_class(exchange)(market)
             urls[exchange] = fake.start()
             stack.callback(fake.stop)
         yield urls

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 
+import httpx
 import pytest
 
 import bootstrap
-from cli.offline import SAMPLE_FAKES, sample_exchange
+from cli.offline import sample_exchange
 from common.settings import Settings
+from fake_exchange.registry import FAKES
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +32,7 @@ def _env(urls: Mapping[str, str], exchanges: str) -> dict[str, str]:
 
 
 def test_the_sample_serves_one_market_at_every_exchange_it_has_a_fake_for(urls: Mapping[str, str]) -> None:
-    assert set(urls) == set(SAMPLE_FAKES)
+    assert set(urls) == set(FAKES)
     assert all(url.startswith("http://127.0.0.1:") for url in urls.values())
 
 
@@ -63,3 +71,24 @@ def test_kraken_alone_can_still_be_built_at_another_url(urls: Mapping[str, str])
         assert source.name == "kraken" and source.pair_for("BTC").name == "XXBTZUSD"
     finally:
         source.close()
+
+
+@pytest.mark.timeout(60)
+def test_any_fake_runs_standalone_at_its_published_limit() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "fake_exchange", "--exchange", "bitfinex", "--port", "0", "--enforce-rate-limit"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().strip()
+            (pairs,) = httpx.get(f"{url}/v2/conf/pub:list:pair:exchange", timeout=10).json()
+            assert "BTCUSD" in pairs
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=20) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
