@@ -135,9 +135,25 @@ def _bitfinex(settings: Settings, sleep: Sleep) -> PriceSource:
     return bitfinex.BitfinexPriceSource(_client(settings, "bitfinex"), policy=policy, sleep=sleep)
 
 
+def _coinbase(settings: Settings, sleep: Sleep) -> PriceSource:
+    from backends import coinbase
+
+    policy = _policy(settings, coinbase.REQUEST_INTERVAL_S)
+    return coinbase.CoinbasePriceSource(_client(settings, "coinbase"), policy=policy, sleep=sleep)
+
+
+def _binance(settings: Settings, sleep: Sleep) -> PriceSource:
+    from backends import binance
+
+    policy = _policy(settings, binance.REQUEST_INTERVAL_S)
+    return binance.BinancePriceSource(_client(settings, "binance"), policy=policy, sleep=sleep)
+
+
 # One factory per exchange name of common.exchanges.LIVE_EXCHANGES; adapters are imported on first use.
 PRICE_SOURCES: Mapping[str, Callable[[Settings, Sleep], PriceSource]] = {
     "kraken": _kraken,
     "bitstamp": _bitstamp,
     "bitfinex": _bitfinex,
+    "coinbase": _coinbase,
+    "binance": _binance,
 }

@@ -14,6 +14,8 @@ FAKES: Mapping[str, str] = {
     "kraken": "fake_exchange.kraken_server:FakeKraken",
     "bitstamp": "fake_exchange.bitstamp_server:FakeBitstamp",
     "bitfinex": "fake_exchange.bitfinex_server:FakeBitfinex",
+    "coinbase": "fake_exchange.coinbase_server:FakeCoinbase",
+    "binance": "fake_exchange.binance_server:FakeBinance",
 }
 
 

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -37,27 +37,33 @@ def test_the_sample_serves_one_market_at_every_exchange_it_has_a_fake_for(urls: 
 
 
 def test_sources_come_in_delos_exchanges_order_each_at_its_own_url(urls: Mapping[str, str]) -> None:
-    settings = Settings.from_env(_env(urls, "bitfinex,kraken,bitstamp") | {"DELOS_REQUEST_INTERVAL": "0"})
+    order = ["bitfinex", "binance", "kraken", "coinbase", "bitstamp"]
+    settings = Settings.from_env(_env(urls, ",".join(order)) | {"DELOS_REQUEST_INTERVAL": "0"})
     sources = bootstrap.price_sources(settings)
     try:
-        assert [s.name for s in sources] == ["bitfinex", "kraken", "bitstamp"]
+        assert [s.name for s in sources] == order
         first_days = {s.name: s.first_day(s.pair_for("BTC")).day for s in sources}
     finally:
         for source in sources:
             source.close()
     # The sample market lists BTC on Bitstamp first, as the real exchanges did.
     assert first_days["bitstamp"] == datetime(2011, 9, 13, tzinfo=UTC)
-    assert first_days["bitstamp"] < first_days["bitfinex"] < first_days["kraken"]
+    assert first_days["bitstamp"] < first_days["bitfinex"] < first_days["kraken"] < first_days["coinbase"]
+    assert first_days["coinbase"] < first_days["binance"] == datetime(2017, 8, 17, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("exchange", "interval"), [("kraken", 1.0), ("bitstamp", 0.075), ("bitfinex", 2.0)])
+@pytest.mark.parametrize(
+    ("exchange", "interval"),
+    [("kraken", 1.0), ("bitstamp", 0.075), ("bitfinex", 2.0), ("coinbase", 0.1), ("binance", 0.05)],
+)
 def test_each_exchange_keeps_its_published_spacing(urls: Mapping[str, str], exchange: str, interval: float) -> None:
     waits: list[float] = []
     (source,) = bootstrap.price_sources(Settings.from_env(_env(urls, exchange)), sleep=waits.append)
     try:
         source.pairs()
         source.pair_for("ETH")  # cached: no request, no wait
-        source.daily(source.pair_for("ETH"), datetime(2026, 1, 1, tzinfo=UTC))
+        # Recent enough for one candle request everywhere (Coinbase walks back 300 days a call).
+        source.daily(source.pair_for("ETH"), datetime.now(UTC) - timedelta(days=30))
     finally:
         source.close()
     assert all(0 < wait <= interval for wait in waits)
