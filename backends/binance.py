@@ -23,11 +23,12 @@ from backends.exchange_http import Answer, ExchangeHttp, RetryPolicy
 from backends.sources import PAIRS_TTL_S, CachedPairs, RecentHistories, our_symbol, preferred_pairs, traded
 from common.candles import DAILY_MINUTES, Candle, CandleSeries
 from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
-from common.exchanges import QUOTES
+from common.exchanges import BASE_URLS, QUOTES
 from common.ports import FirstDay, Pair
 
 NAME = "binance"
-MARKET_DATA_HOST = "https://data-api.binance.vision"
+# The market-data host, which the trading hosts' geo-block (HTTP 451) does not reach.
+MARKET_DATA_HOST = BASE_URLS[NAME]
 # Published limit: 6,000 request weight per minute per IP, a daily-klines call weighing 2. One call
 # per 0.05 s spends at most 2,400 a minute: under half, leaving room for exchangeInfo (weight 20)
 # and for a second worker on the same IP.
