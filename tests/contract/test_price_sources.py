@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from common.exchanges import LIVE_EXCHANGES, QUOTES
 from common.ports import Pair, PriceSource
 from fake_exchange import FakeMarket, Fault, sample_market
 from fake_exchange.limits import RateLimit
+from fake_exchange.memory import InMemoryPriceSource
 from fake_exchange.server import FakeExchange
 from tests.contract.exchange_cases import CASES, NOW, Case, FakeClock
 
@@ -67,46 +69,69 @@ def test_every_live_exchange_has_a_name_from_the_one_list(case: Case, source: Pr
     assert source.name == case.name in LIVE_EXCHANGES
 
 
-def test_pairs_are_one_per_symbol_in_a_quote_delos_takes(case: Case, source: PriceSource) -> None:
+@dataclass(frozen=True)
+class Listed:
+    """A PriceSource under test and what the shared market says about its exchange."""
+
+    name: str
+    absent: str
+    unknown_pair: str
+    btc_quote: str
+    source: PriceSource
+
+
+@pytest.fixture(params=[*sorted(CASES), "in-memory"])
+def listed(request: pytest.FixtureRequest, market: FakeMarket, clock: FakeClock) -> Iterator[Listed]:
+    """Every adapter against its fake, and the in-memory twin (Bitstamp's listings) beside them."""
+    if request.param == "in-memory":
+        yield Listed("bitstamp", "ATOM", "NOPE-USD", "USD", InMemoryPriceSource(market, "bitstamp", lambda: NOW))
+        return
+    case = CASES[request.param]
+    with case.fake(market, now=lambda: NOW, hang_s=5.0) as server:
+        adapter = _source(case, server.base_url, clock)
+        yield Listed(case.name, case.absent, case.unknown_pair, case.btc_quote, adapter)
+        adapter.close()
+
+
+def test_pairs_are_one_per_symbol_in_a_quote_delos_takes(listed: Listed) -> None:
+    source = listed.source
     pairs = source.pairs()
     assert len({p.symbol for p in pairs}) == len(pairs) > 0
     assert all(p.quote in QUOTES for p in pairs)
     assert source.pair_for("btc") == next(p for p in pairs if p.symbol == "BTC")
-    assert source.pair_for("BTC").quote == case.btc_quote
+    assert source.pair_for("BTC").quote == listed.btc_quote
 
 
-def test_an_unknown_symbol_raises_unknown_symbol(source: PriceSource) -> None:
+def test_an_unknown_symbol_raises_unknown_symbol(listed: Listed) -> None:
     with pytest.raises(UnknownSymbol):
-        source.pair_for("NOPE")
+        listed.source.pair_for("NOPE")
 
 
-def test_a_coin_the_exchange_does_not_list_is_an_unknown_symbol(case: Case, source: PriceSource) -> None:
+def test_a_coin_the_exchange_does_not_list_is_an_unknown_symbol(listed: Listed) -> None:
     with pytest.raises(UnknownSymbol):
-        source.pair_for(case.absent)
+        listed.source.pair_for(listed.absent)
 
 
-def test_an_unknown_pair_name_raises_unknown_symbol(case: Case, source: PriceSource) -> None:
+def test_an_unknown_pair_name_raises_unknown_symbol(listed: Listed) -> None:
     with pytest.raises(UnknownSymbol):
-        source.daily(Pair("NOPE", case.unknown_pair))
+        listed.source.daily(Pair("NOPE", listed.unknown_pair))
 
 
 @pytest.mark.parametrize("symbol", ["BTC", "ETH", "DOGE"])
-def test_first_day_is_the_first_day_with_volume(
-    case: Case, market: FakeMarket, source: PriceSource, symbol: str
-) -> None:
+def test_first_day_is_the_first_day_with_volume(listed: Listed, market: FakeMarket, symbol: str) -> None:
     coin = market.by_symbol(symbol)
-    venue = coin.venue(case.name)
+    venue = coin.venue(listed.name)
     assert venue is not None
-    first = source.first_day(source.pair_for(symbol))
-    row = coin.rows_on(case.name)[0]
+    first = listed.source.first_day(listed.source.pair_for(symbol))
+    row = coin.rows_on(listed.name)[0]
     assert first.day == datetime.fromtimestamp(venue.listed, UTC)
     expected = row[5] if first.price_is_vwap else row[4]  # that day's VWAP where given, else its close
     assert first.price_usd == pytest.approx(expected, rel=1e-3)
     assert first.volume_usd > 0
 
 
-def test_daily_never_returns_zero_volume_candles(source: PriceSource) -> None:
-    series = source.daily(source.pair_for("BTC"))
+def test_daily_never_returns_zero_volume_candles(listed: Listed) -> None:
+    series = listed.source.daily(listed.source.pair_for("BTC"))
     times = [c.open_time for c in series.candles]
     assert all(c.volume > 0 for c in series.candles)
     assert times == sorted(set(times))
@@ -114,17 +139,18 @@ def test_daily_never_returns_zero_volume_candles(source: PriceSource) -> None:
     assert times[-1] == TODAY  # today's candle, unfinished, comes last
 
 
-def test_daily_since_starts_there(source: PriceSource) -> None:
+def test_daily_since_starts_there(listed: Listed) -> None:
+    source = listed.source
     series = source.daily(source.pair_for("ETH"), RECENT)
     assert series.candles and series.candles[0].open_time >= RECENT
     assert series.candles[-1].open_time == TODAY
     assert source.daily(source.pair_for("ETH"), TODAY + timedelta(days=3)).candles == ()
 
 
-def test_history_reaches_back_to_the_listing(source: PriceSource) -> None:
-    pair = source.pair_for("LTC")
-    history = source.history(pair)
-    first = source.first_day(pair)
+def test_history_reaches_back_to_the_listing(listed: Listed) -> None:
+    pair = listed.source.pair_for("LTC")
+    history = listed.source.history(pair)
+    first = listed.source.first_day(pair)
     assert history.candles[0].open_time <= first.day
     assert all(c.volume > 0 for c in history.candles)
 
