@@ -1,10 +1,9 @@
 """KrakenPriceSource: Kraken's keyless REST API (AssetPairs, OHLC, Trades) as a `common.ports.PriceSource`.
 
-Kraken answers most failures with HTTP 200 and an `error` list, so `decode`
-classifies them by their text as well as by status code: the one place where
-Kraken's errors become domain errors. OHLC gives only the newest 720 entries
-of an interval, so the listing day comes from Trades (`since=0` returns the
-pair's very first trades): its price is the VWAP of that day's trades.
+OHLC gives only the newest 720 entries of an interval, so the listing day
+comes from Trades (`since=0` returns the pair's very first trades): its price
+is the VWAP of that day's trades. Kraken's answers and errors are read in
+backends/kraken_read.py (`decode` is the one place its errors are translated).
 """
 
 from __future__ import annotations
@@ -19,9 +18,9 @@ from typing import Any
 
 import httpx
 
-from backends.exchange_http import Answer, ExchangeHttp, RetryPolicy
-from backends.kraken_rows import candle_rows, result_rows, trade_rows
-from backends.sources import PAIRS_TTL_S, CachedPairs, our_symbol, preferred_pairs, traded
+from backends.exchange_http import ExchangeHttp, RetryPolicy
+from backends.kraken_read import candle_rows, decode, pairs_from, result_rows, trade_rows
+from backends.sources import PAIRS_TTL_S, CachedPairs, traded
 from common.candles import (
     DAILY_MINUTES,
     FIFTEEN_DAY_MINUTES,
@@ -30,7 +29,7 @@ from common.candles import (
     CandleSeries,
     utc_from_unix,
 )
-from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
+from common.errors import BadPriceData
 from common.ports import FirstDay, Pair
 
 log = logging.getLogger(__name__)
@@ -40,69 +39,6 @@ NAME = "kraken"
 REQUEST_INTERVAL_S = 1.0
 # Trades come 1000 per call; a listing day is cut after this many pages (see first_day).
 MAX_TRADE_PAGES = 20
-QUOTE_OF: Mapping[str, str] = {"ZUSD": "USD", "USD": "USD", "USDT": "USDT", "USDC": "USDC"}
-UNKNOWN_PAIR = ("EQuery:Unknown asset pair",)
-RATE_LIMIT_ERRORS = ("EAPI:Rate limit exceeded", "EGeneral:Too many requests", "EGeneral:Temporary lockout")
-UNAVAILABLE_ERRORS = ("EService:Unavailable", "EService:Busy", "EGeneral:Internal error")
-
-
-def _is(error: str, known: tuple[str, ...]) -> bool:
-    # Kraken may append detail ("EGeneral:Invalid arguments:interval"), so match on the prefix.
-    return any(error == k or error.startswith(k + ":") for k in known)
-
-
-def decode(answer: Answer, what: str) -> Mapping[str, Any]:
-    """The `result` of a Kraken answer, or the domain error it stands for."""
-    if answer.status == httpx.codes.TOO_MANY_REQUESTS:
-        raise RateLimited(f"Kraken {what}: HTTP 429", retry_after_s=answer.retry_after_s)
-    if answer.status != httpx.codes.OK:
-        # Kraken reports its own errors with HTTP 200; anything else comes from the CDN or a proxy.
-        raise ExchangeUnavailable(f"Kraken {what}: HTTP {answer.status}")
-    body = answer.json()
-    if not isinstance(body, dict) or not isinstance(body.get("error", []), list):
-        raise BadPriceData(f"Kraken {what}: answer is not Kraken's JSON envelope")
-    errors = [e for e in body.get("error", []) if isinstance(e, str) and e.startswith("E")]  # W... are warnings
-    if errors:
-        first = errors[0]
-        if _is(first, UNKNOWN_PAIR):
-            raise UnknownSymbol(f"Kraken {what}: {first}")
-        if _is(first, RATE_LIMIT_ERRORS):
-            raise RateLimited(f"Kraken {what}: {first}", retry_after_s=answer.retry_after_s)
-        if _is(first, UNAVAILABLE_ERRORS):
-            raise ExchangeUnavailable(f"Kraken {what}: {first}")
-        raise BadPriceData(f"Kraken {what}: {first}")
-    result = body.get("result")
-    if not isinstance(result, dict):
-        raise BadPriceData(f"Kraken {what}: answer has no result")
-    return result
-
-
-def symbol_of(info: Mapping[str, Any]) -> str | None:
-    """Our symbol for an AssetPairs entry (XBT/USD -> BTC), or None when it cannot be one."""
-    wsname = info.get("wsname")
-    if isinstance(wsname, str) and "/" in wsname:
-        base = wsname.split("/", 1)[0]
-    else:
-        base = str(info.get("base", ""))
-        # Legacy four-letter codes carry an X (crypto) or Z (fiat) class prefix: XXBT, XETH, XXRP.
-        if len(base) == 4 and base[0] in "XZ":
-            base = base[1:]
-    return our_symbol(NAME, base)
-
-
-def pairs_from(result: Mapping[str, Any]) -> tuple[Pair, ...]:
-    """One online pair per symbol (USD, else USDT, else USDC), named by its AssetPairs key (OHLC's result key)."""
-    candidates = []
-    for name, info in result.items():
-        if not isinstance(info, dict) or name.endswith(".d") or str(info.get("altname", "")).endswith(".d"):
-            continue  # dark pools trade the same coin off-book
-        quote = QUOTE_OF.get(str(info.get("quote")))
-        if quote is None or info.get("status", "online") != "online":
-            continue
-        symbol = symbol_of(info)
-        if symbol is not None:
-            candidates.append(Pair(symbol=symbol, name=name, quote=quote))
-    return preferred_pairs(candidates)
 
 
 class KrakenPriceSource:
@@ -183,9 +119,10 @@ class KrakenPriceSource:
             for price, size, at in trades:
                 if at < end:
                     cost, volume = cost + price * size, volume + size
-            if trades[-1][2] >= end or not isinstance(last, str) or last == since:
+            cursor = str(last) if isinstance(last, str | int) and not isinstance(last, bool) else since
+            if trades[-1][2] >= end or cursor == since:  # the day is over, or Kraken gave no way on
                 break
-            since = last
+            since = cursor
         else:
             log.warning(
                 "Kraken %s: listing day has more than %d pages of trades; priced from those", pair.name, MAX_TRADE_PAGES
