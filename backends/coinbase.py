@@ -39,9 +39,10 @@ NAME = "coinbase"
 # Published public limit: 10 requests per second per IP (bursts of 15), so one request per 0.1 s.
 REQUEST_INTERVAL_S = 0.1
 DAY = timedelta(days=1)
+SECOND = timedelta(seconds=1)
 GRANULARITY_S = 86_400
-# At most 300 candles per call; a window of 299 days holds 300 daily opens, both ends included.
-WINDOW = timedelta(days=299)
+# At most 300 candles per call: a window is 300 days, less a second.
+WINDOW = timedelta(days=300)
 # No Coinbase Exchange candle is older than this (it opened in early 2015; BTC-USD starts in
 # December 2014): the walk back never asks for earlier windows.
 OLDEST_CANDLES = datetime(2014, 12, 1, tzinfo=UTC)
@@ -186,18 +187,23 @@ class CoinbasePriceSource:
         )
 
     def _fetch_back(self, pair: Pair, oldest: datetime) -> list[Candle]:
-        """Walk back from today in 300-candle windows until `oldest`, or until the pair has long been silent."""
-        end = _day_of(self._now())
+        """Walk back from today in 300-day windows until `oldest`, or until the pair has long been silent.
+
+        Each window asks for the days opening in [start, top): `end` stops one second short of `top`
+        (or at now), so no day is asked twice or missed whether Coinbase reads `end` as inclusive or not.
+        """
+        now = self._now()
+        top = _day_of(now) + DAY
         candles: list[Candle] = []
         empty_run = 0
-        while end >= oldest:
-            start = max(end - WINDOW, oldest)
-            page = candles_from(self._page(pair, start, end), pair.name)
+        while top > oldest:
+            start = max(top - WINDOW, oldest)
+            page = candles_from(self._page(pair, start, min(top - SECOND, now)), pair.name)
             candles.extend(page)
             empty_run = 0 if any(c.volume > 0 for c in page) else empty_run + 1
             if empty_run >= EMPTY_WINDOWS_TO_STOP:
                 break
-            end = start - DAY
+            top = start
         return candles
 
     def _fetch_pairs(self) -> tuple[Pair, ...]:
