@@ -16,19 +16,18 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
 
 from fake_exchange import wire
 from fake_exchange.faults import Fault, FaultQueue, Injection
+from fake_exchange.handler import Handler, Server
 from fake_exchange.limits import RateLimit, Window
 from fake_exchange.market import FakeMarket
 from fake_exchange.wire import Reply
 
 CACHE_ENTRIES = 512
-IDLE_CONNECTION_S = 5.0
 # How often serve_forever checks for shutdown: stop() waits up to this long.
 POLL_S = 0.02
 # Faults every fake words the same way (plain HTTP failures, a cut, a proxy page).
@@ -39,49 +38,6 @@ COMMON_FAULTS = frozenset(
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeExchange
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as clients pool connections to the real APIs
-    # Headers and body in one write: separate small writes on a keep-alive connection meet
-    # Nagle's algorithm and the client's delayed ACK, costing ~40 ms per answer.
-    wbufsize = -1
-    disable_nagle_algorithm = True
-    timeout = IDLE_CONNECTION_S
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.fake._track(self.connection, open_=True)
-
-    def finish(self) -> None:
-        self.server.fake._track(self.connection, open_=False)
-        super().finish()
-
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
-        reply = self.server.fake._reply(self.path)
-        if reply is None:
-            self.close_connection = True
-            return
-        status, body, content_type, headers = reply
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:  # the client gave up (e.g. timed out during a HANG)
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
-        """Quiet: tests and benchmarks would drown in access logs."""
 
 
 class FakeExchange:
@@ -119,7 +75,7 @@ class FakeExchange:
         self._requests: Counter[str] = Counter()
         self._cache: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
         self._connections: set[socket.socket] = set()
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
     # What a subclass words in its exchange's own terms.
@@ -174,7 +130,7 @@ class FakeExchange:
     def start(self) -> str:
         """Listen and serve in a daemon thread; returns the base URL."""
         self._stopping.clear()
-        self._server = _Server(self._address, _Handler)
+        self._server = Server(self._address, Handler)
         self._server.fake = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(POLL_S,), name=f"fake-{self.exchange}", daemon=True
@@ -216,14 +172,14 @@ class FakeExchange:
         """Forget every pending fault."""
         self._faults.clear()
 
-    def _track(self, conn: socket.socket, *, open_: bool) -> None:
+    def track_connection(self, conn: socket.socket, *, open_: bool) -> None:
         with self._lock:
             if open_:
                 self._connections.add(conn)
             else:
                 self._connections.discard(conn)
 
-    def _reply(self, target: str) -> Reply | None:
+    def reply_to(self, target: str) -> Reply | None:
         """The answer to one GET; None to drop the connection without one."""
         url = urlsplit(target)
         params = {key: values[-1] for key, values in parse_qs(url.query).items()}
