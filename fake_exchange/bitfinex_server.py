@@ -44,6 +44,8 @@ class FakeBitfinex(FakeExchange):
     exchange = NAME
     # The candles documentation: 30 requests a minute (an older crawl said 90).
     published_limit = RateLimit(30, 60.0)
+    # "An IP that exceeds the limit is blocked for 60 s."
+    penalty_s = 60.0
     faults: ClassVar[frozenset[Fault]] = COMMON_FAULTS | {
         Fault.RATE_LIMIT,
         Fault.SERVICE_UNAVAILABLE,

@@ -10,6 +10,7 @@ the benchmarks.
 from __future__ import annotations
 
 import contextlib
+import math
 import socket
 import threading
 import time
@@ -50,6 +51,8 @@ class FakeExchange:
     exchange: ClassVar[str]
     published_limit: ClassVar[RateLimit]
     faults: ClassVar[frozenset[Fault]] = COMMON_FAULTS
+    # Seconds every request is refused after one goes over the limit (Bitfinex blocks the IP for 60 s).
+    penalty_s: ClassVar[float] = 0.0
 
     def __init__(
         self,
@@ -69,6 +72,7 @@ class FakeExchange:
         self._hang_s = hang_s
         self._monotonic = monotonic
         self.window = Window(rate_limit or self.published_limit) if enforce_rate_limit else None
+        self._blocked_until = -math.inf
         self._faults = FaultQueue()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -188,7 +192,7 @@ class FakeExchange:
             return self.not_found()
         with self._lock:
             self._requests[endpoint] += 1
-        if self.window is not None and not self.window.admit(self._monotonic(), self.request_weight(endpoint, params)):
+        if not self._admitted(endpoint, params):
             return self.rate_limited()
         injection = self._faults.take(endpoint, self.pair_names(url.path, params), data=self.is_data(endpoint))
         if injection is not None and injection.fault is Fault.HANG:
@@ -206,6 +210,20 @@ class FakeExchange:
             status, body, content_type, headers = reply
             return status, body[: max(1, len(body) // 2)], content_type, headers
         return reply
+
+    def _admitted(self, endpoint: str, params: Mapping[str, str]) -> bool:
+        """Within the enforced limit, and not serving a penalty for going over it."""
+        if self.window is None:
+            return True
+        now = self._monotonic()
+        with self._lock:
+            if now < self._blocked_until:
+                return False
+        if self.window.admit(now, self.request_weight(endpoint, params)):
+            return True
+        with self._lock:
+            self._blocked_until = now + self.penalty_s
+        return False
 
     def cache_entries(self) -> int:
         return CACHE_ENTRIES

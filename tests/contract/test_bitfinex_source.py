@@ -140,3 +140,16 @@ def test_each_bitfinex_answer_is_read_into_its_error(status: int, body: bytes, e
 def test_an_empty_answer_means_an_unknown_symbol(source: BitfinexPriceSource) -> None:
     with pytest.raises(UnknownSymbol):
         source.history(Pair("NOPE", "tNOPE:USD"))
+
+
+def test_fake_blocks_for_a_minute_after_the_limit_is_exceeded(market: FakeMarket) -> None:
+    clock = FakeClock()
+    with FakeBitfinex(market, now=lambda: NOW, enforce_rate_limit=True, monotonic=clock.monotonic) as fake:
+        url = f"{fake.base_url}/v2/conf/pub:list:pair:exchange"
+        answers = []
+        # 31 requests in 58 s, then one 22 s later (within the limit again), then one after the minute's block.
+        for step in (0.0, 0.0, *(2.0,) * 29, 22.0, 38.1):
+            clock.now += step
+            answers.append(httpx.get(url).status_code)
+    assert answers[:30] == [200] * 30
+    assert answers[30:] == [429, 429, 200]
