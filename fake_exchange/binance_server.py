@@ -13,13 +13,14 @@ from __future__ import annotations
 import bisect
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from fake_exchange.binance_wire import GEO_BLOCK_MSG, SERVER_BUSY, TOO_MUCH_WEIGHT, error, klines, symbol_info
 from fake_exchange.faults import Fault
 from fake_exchange.limits import RateLimit
 from fake_exchange.market import FakeCoin, FakeMarket
-from fake_exchange.ohlc import DAY_S, Row
+from fake_exchange.ohlc import DAY_S
 from fake_exchange.server import COMMON_FAULTS, FakeExchange
 from fake_exchange.wire import Reply, dumps, json_reply
 
@@ -31,85 +32,9 @@ INTERVALS = frozenset(
 )
 DEFAULT_LIMIT, MAX_LIMIT = 500, 1000
 WEIGHTS: Mapping[str, int] = {"klines": 2, "exchangeInfo": 20}
-DAY_MS = DAY_S * 1000
 # 429s a client may ignore in a row before it is banned, and for how long (Binance: 2 minutes to 3 days).
 BAN_AFTER = 5
 BAN_S = 120
-GEO_BLOCK_MSG = (
-    "Service unavailable from a restricted location according to 'b. Eligibility' in "
-    "https://www.binance.com/en/terms. Please contact customer service if you believe you received this "
-    "message in error."
-)
-SERVER_BUSY = "Server is currently overloaded with other requests. Please try again in a few minutes."
-TOO_MUCH_WEIGHT = (
-    "Too much request weight used; current limit is 6000 request weight per 1 MINUTE. "
-    "Please use WebSocket Streams for live updates to avoid polling the API."
-)
-
-
-def error(status: int, code: int, msg: str, headers: dict[str, str] | None = None) -> Reply:
-    """Binance's error shape: an HTTP status and `{"code": ..., "msg": ...}`."""
-    return json_reply(dumps({"code": code, "msg": msg}), status, headers)
-
-
-def symbol_info(name: str, base: str, quote: str, status: str = "TRADING") -> dict[str, Any]:
-    """One exchangeInfo `symbols` entry, with the fields the real one carries (filters left out)."""
-    return {
-        "symbol": name,
-        "status": status,
-        "baseAsset": base,
-        "baseAssetPrecision": 8,
-        "quoteAsset": quote,
-        "quotePrecision": 8,
-        "quoteAssetPrecision": 8,
-        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
-        "icebergAllowed": True,
-        "ocoAllowed": True,
-        "isSpotTradingAllowed": True,
-        "isMarginTradingAllowed": False,
-        "filters": [],
-        "permissions": [],
-        "permissionSets": [["SPOT"]],
-        "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-    }
-
-
-def kline(row: Row, quiet: bool, previous_close: float) -> list[Any]:
-    """One kline of a daily row; a quiet day is flat at the previous close with zero volume."""
-    t, open_, high, low, close, vwap, volume, count = row
-    if quiet:
-        open_ = high = low = close = previous_close
-        vwap, volume, count = 0.0, 0.0, 0
-    prices = [f"{p:.8f}" for p in (open_, high, low, close)]
-    quote_volume = vwap * volume
-    return [
-        t * 1000,
-        *prices,
-        f"{volume:.8f}",
-        t * 1000 + DAY_MS - 1,
-        f"{quote_volume:.8f}",
-        count,
-        f"{volume / 2:.8f}",
-        f"{quote_volume / 2:.8f}",
-        "0",
-    ]
-
-
-def klines(rows: Sequence[Row], quiet: Sequence[bool], previous_close: float, fault: Fault | None) -> list[list[Any]]:
-    """Klines oldest first; a data fault alters them."""
-    out = []
-    for row, is_quiet in zip(rows, quiet, strict=True):
-        out.append(kline(row, is_quiet, previous_close))
-        previous_close = float(out[-1][4])
-    if fault is Fault.EMPTY:
-        return []
-    if out and fault is Fault.NON_NUMERIC:
-        out[0][4] = "n/a"
-    if out and fault is Fault.NEGATIVE:
-        out[-1][4] = "-" + out[-1][4]
-    if fault is Fault.REORDERED:
-        out.reverse()
-    return out
 
 
 class FakeBinance(FakeExchange):
