@@ -144,6 +144,9 @@ class BitfinexPriceSource:
         """Days with trades, oldest first; the last one is today's, unfinished."""
         if since is None:
             return self.history(pair)
+        held = self._recent.since(pair.name, since)  # the same refresh read the whole history a moment ago
+        if held is not None:
+            return held
         return traded(self._walk(pair, since), DAILY_MINUTES, f"Bitfinex {pair.name}", since=since)
 
     def history(self, pair: Pair) -> CandleSeries:

@@ -100,12 +100,25 @@ class RecentHistories:
         self._lock = threading.Lock()
         self._held: dict[str, tuple[float, CandleSeries]] = {}
 
-    def get(self, name: str, read: Callable[[], CandleSeries]) -> CandleSeries:
+    def peek(self, name: str) -> CandleSeries | None:
+        """The history read within `ttl_s`, if any."""
         now = self._monotonic()
         with self._lock:
             held = self._held.get(name)
-            if held is not None and now - held[0] < self._ttl_s:
-                return held[1]
+            return held[1] if held is not None and now - held[0] < self._ttl_s else None
+
+    def since(self, name: str, since: datetime) -> CandleSeries | None:
+        """The held history's candles opened at or after `since`, if a history is held."""
+        held = self.peek(name)
+        if held is None:
+            return None
+        kept = tuple(c for c in held.candles if c.open_time >= since)
+        return CandleSeries(held.interval_minutes, validated(kept) if kept else (), held.last_committed)
+
+    def get(self, name: str, read: Callable[[], CandleSeries]) -> CandleSeries:
+        held = self.peek(name)
+        if held is not None:
+            return held
         series = read()  # outside the lock: another pair's walk must not wait for this one
         with self._lock:
             self._held[name] = (self._monotonic(), series)

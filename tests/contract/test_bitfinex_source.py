@@ -114,10 +114,12 @@ def test_a_history_longer_than_a_page_is_followed_with_start(fake: FakeBitfinex,
     assert history.candles[-1].open_time == TODAY
 
 
-def test_history_is_one_call_and_first_day_reuses_it(fake: FakeBitfinex, source: BitfinexPriceSource) -> None:
+def test_history_is_one_call_and_first_day_and_daily_reuse_it(fake: FakeBitfinex, source: BitfinexPriceSource) -> None:
     source.first_day(BTC)
-    source.history(BTC)
-    assert fake.requests["candles"] == 1
+    history = source.history(BTC)
+    recent = source.daily(BTC, datetime(2026, 2, 1, tzinfo=UTC))
+    assert fake.requests["candles"] == 1  # 2 s apiece at 30 a minute: one refresh reads a pair once
+    assert recent.candles == tuple(c for c in history.candles if c.open_time >= datetime(2026, 2, 1, tzinfo=UTC))
 
 
 @pytest.mark.parametrize(

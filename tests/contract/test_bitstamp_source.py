@@ -131,10 +131,11 @@ def test_a_pair_with_only_flat_candles_never_traded(source: BitstampPriceSource)
         source.first_day(source.pair_for("QUIET"))
 
 
-def test_first_day_and_history_share_one_walk(fake: FakeBitstamp, source: BitstampPriceSource) -> None:
+def test_first_day_history_and_daily_share_one_walk(fake: FakeBitstamp, source: BitstampPriceSource) -> None:
     source.history(BTC)
     walked = fake.requests["ohlc"]
     source.first_day(BTC)
+    assert source.daily(BTC, TODAY - timedelta(days=2)).candles[0].open_time >= TODAY - timedelta(days=2)
     assert fake.requests["ohlc"] == walked
 
 
