@@ -215,6 +215,14 @@ def test_bad_prices_and_refused_arguments_are_bad_price_data_at_once(
     assert clock.sleeps == []
 
 
+def test_empty_answers_are_never_a_listing(case: Case, fake: FakeExchange, source: PriceSource) -> None:
+    pair = source.pair_for("ETH")
+    fake.inject(Fault.EMPTY, times=50)  # every candle or trade answer comes back empty
+    with pytest.raises((UnknownSymbol, BadPriceData)):
+        source.first_day(pair)
+    assert source.daily(pair, RECENT).candles == ()  # nothing new is not an error
+
+
 def test_reordered_answers_read_the_same(case: Case, fake: FakeExchange, source: PriceSource) -> None:
     pair = source.pair_for("ETH")
     fake.inject(Fault.REORDERED, path=case.candles_endpoint)
