@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +16,11 @@ import pytest
 
 import bootstrap
 from cli.offline import sample_exchange
+from common.errors import DelosError, ExchangeUnavailable
 from common.settings import Settings
+from fake_exchange import Fault, sample_market
+from fake_exchange.bitfinex_server import FakeBitfinex
+from fake_exchange.bitstamp_server import FakeBitstamp
 from fake_exchange.registry import FAKES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,3 +104,34 @@ def test_any_fake_runs_standalone_at_its_published_limit() -> None:
             if process.poll() is None:
                 process.kill()
                 process.wait(timeout=10)
+
+
+@pytest.mark.timeout(30)
+def test_a_hanging_exchange_never_slows_another() -> None:
+    market = sample_market(datetime.now(UTC))
+    with FakeBitfinex(market, hang_s=10.0) as stuck, FakeBitstamp(market) as quick:
+        env = {"DELOS_BITFINEX_URL": stuck.base_url, "DELOS_BITSTAMP_URL": quick.base_url}
+        env |= {"DELOS_HTTP_TIMEOUT": "5", "DELOS_MAX_RETRIES": "0"}
+        slow, fast = bootstrap.price_sources(Settings.from_env(env | {"DELOS_EXCHANGES": "bitfinex,bitstamp"}))
+        stuck.inject(Fault.HANG, times=10)
+        outcome: list[BaseException] = []
+
+        def blocked() -> None:
+            try:
+                slow.pairs()
+            except DelosError as exc:
+                outcome.append(exc)
+
+        worker = threading.Thread(target=blocked, daemon=True)
+        worker.start()
+        started = time.monotonic()
+        first = fast.first_day(fast.pair_for("BTC"))  # its own client and throttle: no waiting on Bitfinex
+        elapsed = time.monotonic() - started
+        assert worker.is_alive()
+        stuck.stop()
+        worker.join(timeout=20)
+        slow.close()
+        fast.close()
+    assert first.day == datetime(2011, 9, 13, tzinfo=UTC)
+    assert elapsed < 2.5
+    assert len(outcome) == 1 and isinstance(outcome[0], ExchangeUnavailable)
