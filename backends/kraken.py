@@ -91,11 +91,20 @@ class KrakenPriceSource:
         return self.candles(pair, DAILY_MINUTES, since)
 
     def history(self, pair: Pair) -> CandleSeries:
-        """Weekly candles (about 13.8 years), or 15-day ones when the 720 weekly entries no longer reach the listing."""
+        """The finest candles that reach the listing: daily for a pair younger than 720 days, else weekly
+        (about 13.8 years), else 15-day ones when the 720 weekly entries no longer reach it.
+
+        Weekly is asked first: it says how old the pair is, and old pairs need no more.
+        """
         weekly = self.candles(pair, WEEKLY_MINUTES)
-        if len(weekly.candles) < MAX_ENTRIES_PER_ANSWER:
-            return weekly
-        return self.candles(pair, FIFTEEN_DAY_MINUTES)
+        if len(weekly.candles) >= MAX_ENTRIES_PER_ANSWER:
+            return self.candles(pair, FIFTEEN_DAY_MINUTES)
+        newest_daily = timedelta(days=MAX_ENTRIES_PER_ANSWER - 1)
+        if weekly.candles and weekly.candles[-1].open_time - weekly.candles[0].open_time < newest_daily - timedelta(
+            weeks=1
+        ):
+            return self.candles(pair, DAILY_MINUTES)
+        return weekly
 
     def first_day(self, pair: Pair) -> FirstDay:
         """The first UTC day with trades, priced at the VWAP of that day's trades.

@@ -448,6 +448,17 @@ def test_history_is_weekly_while_weekly_reaches_the_listing(source: KrakenPriceS
     assert history.candles[0].open_time <= datetime(2013, 10, 6, tzinfo=UTC)
 
 
+def test_history_is_daily_for_a_pair_younger_than_the_daily_window(
+    market: FakeMarket, source: KrakenPriceSource
+) -> None:
+    first = day_start(NOW) - 300 * DAY_S
+    rows = random_walk(random.Random(2), first, 301, 1.0, 3.0, 0.03)
+    market.add(FakeCoin("NEWB", "NEWBUSD", "NEWBUSD", "NEWB/USD", "NEWB", "ZUSD", rows))
+    history = source.history(Pair("NEWB", "NEWBUSD"))
+    assert history.interval_minutes == DAILY_MINUTES
+    assert history.candles[0].open_time == datetime.fromtimestamp(first, UTC)
+
+
 def test_history_falls_back_to_fifteen_day_candles_when_weekly_is_cut_short(
     market: FakeMarket, source: KrakenPriceSource
 ) -> None:
