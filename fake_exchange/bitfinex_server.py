@@ -87,6 +87,9 @@ class FakeBitfinex(FakeExchange):
         return wire.http_fault(fault, retry_after_s)
 
     def _listed(self) -> dict[str, FakeCoin]:
+        return self.per_version("listed", self._index)
+
+    def _index(self) -> dict[str, FakeCoin]:
         """bare pair (BTCUSD, DOGE:USD) -> coin, for the coins on Bitfinex, with a few other quotes beside."""
         out = {}
         for coin in self.market:

@@ -83,6 +83,9 @@ class FakeBitstamp(FakeExchange):
         return wire.http_fault(fault, retry_after_s)
 
     def _listed(self) -> dict[str, FakeCoin]:
+        return self.per_version("listed", self._index)
+
+    def _index(self) -> dict[str, FakeCoin]:
         """url symbol (btcusd) -> coin, for the coins on Bitstamp."""
         out = {}
         for coin in self.market:

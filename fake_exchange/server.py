@@ -18,7 +18,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar, Self, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit
 
 from fake_exchange import wire
@@ -29,6 +29,7 @@ from fake_exchange.market import FakeMarket
 from fake_exchange.wire import Reply
 
 CACHE_ENTRIES = 512
+T = TypeVar("T")
 # How often serve_forever checks for shutdown: stop() waits up to this long.
 POLL_S = 0.02
 # Faults every fake words the same way (plain HTTP failures, a cut, a proxy page).
@@ -78,6 +79,7 @@ class FakeExchange:
         self._lock = threading.Lock()
         self._requests: Counter[str] = Counter()
         self._cache: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self._per_version: dict[str, tuple[int, object]] = {}
         self._connections: set[socket.socket] = set()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
@@ -224,6 +226,18 @@ class FakeExchange:
         with self._lock:
             self._blocked_until = now + self.penalty_s
         return False
+
+    def per_version(self, name: str, build: Callable[[], T]) -> T:
+        """`build()` once per market version (the market bumps it on every change), e.g. a pair index."""
+        version = self.market.version
+        with self._lock:
+            held = self._per_version.get(name)
+            if held is not None and held[0] == version:
+                return cast(T, held[1])
+        value = build()
+        with self._lock:
+            self._per_version[name] = (version, value)
+        return value
 
     def cache_entries(self) -> int:
         return CACHE_ENTRIES
