@@ -99,10 +99,9 @@ class KrakenPriceSource:
         weekly = self.candles(pair, WEEKLY_MINUTES)
         if len(weekly.candles) >= MAX_ENTRIES_PER_ANSWER:
             return self.candles(pair, FIFTEEN_DAY_MINUTES)
-        newest_daily = timedelta(days=MAX_ENTRIES_PER_ANSWER - 1)
-        if weekly.candles and weekly.candles[-1].open_time - weekly.candles[0].open_time < newest_daily - timedelta(
-            weeks=1
-        ):
+        # The first week opens up to six days before the listing: a week's margin keeps the test safe.
+        daily_reach = timedelta(days=MAX_ENTRIES_PER_ANSWER - 1) - timedelta(weeks=1)
+        if weekly.candles and weekly.candles[-1].open_time - weekly.candles[0].open_time < daily_reach:
             return self.candles(pair, DAILY_MINUTES)
         return weekly
 
