@@ -7,9 +7,10 @@ without loading them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,10 @@ from common.errors import BadPriceData
 from common.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    import httpx
+
     from backends.archive import ArchivePriceSource
+    from backends.exchange_http import RetryPolicy
     from common.ports import CoinFeed, CoinStore, DocumentStore, PriceSource, RefreshQueue
 
 
@@ -86,19 +90,15 @@ def refresh_queue(settings: Settings) -> RefreshQueue:
     )
 
 
-def price_source(settings: Settings, base_url: str | None = None, sleep: Sleep = time.sleep) -> PriceSource:
-    """The exchange adapter (Kraken), optionally pointed at another base URL."""
-    from ingest_worker.kraken import KrakenPriceSource
+def price_sources(settings: Settings, sleep: Sleep = time.sleep) -> list[PriceSource]:
+    """Every source a listing is looked for in, in tie-break order: the archive's markets first (when
+    enabled), then one adapter per exchange of DELOS_EXCHANGES, each with its own HTTP client and throttle."""
+    return [*archive_sources(settings), *live_sources(settings, sleep)]
 
-    return KrakenPriceSource(
-        base_url or settings.kraken_url,
-        timeout_s=settings.http_timeout_s,
-        request_interval_s=settings.request_interval_s,
-        max_retries=settings.max_retries,
-        backoff_base_s=settings.backoff_base_s,
-        backoff_cap_s=settings.backoff_cap_s,
-        sleep=sleep,
-    )
+
+def live_sources(settings: Settings, sleep: Sleep = time.sleep) -> list[PriceSource]:
+    """One adapter per exchange of DELOS_EXCHANGES, in that order."""
+    return [PRICE_SOURCES[name](settings, sleep) for name in settings.exchanges]
 
 
 def archive_source(settings: Settings) -> ArchivePriceSource | None:
@@ -126,3 +126,69 @@ def archive_sources(settings: Settings) -> tuple[PriceSource, ...]:
         return archive.per_market()
     except BadPriceData as exc:
         raise SettingsError(f"DELOS_ARCHIVE_DIR: {exc} (set it empty to disable the archive)") from exc
+
+
+def price_source(settings: Settings, base_url: str | None = None, sleep: Sleep = time.sleep) -> PriceSource:
+    """The Kraken adapter alone, optionally pointed at another base URL (callers not yet on price_sources)."""
+    if base_url is not None:
+        settings = dataclasses.replace(settings, exchange_urls={**settings.exchange_urls, "kraken": base_url})
+    return _kraken(settings, sleep)
+
+
+def _client(settings: Settings, exchange: str) -> httpx.Client:
+    from backends.exchange_http import http_client
+
+    return http_client(settings.exchange_urls[exchange], settings.http_timeout_s)
+
+
+def _policy(settings: Settings, published_interval_s: float) -> RetryPolicy:
+    """Retries from settings; the spacing is the exchange's own unless DELOS_REQUEST_INTERVAL overrides it."""
+    from backends.exchange_http import RetryPolicy
+
+    interval = published_interval_s if settings.request_interval_s is None else settings.request_interval_s
+    return RetryPolicy(interval, settings.max_retries, settings.backoff_base_s, settings.backoff_cap_s)
+
+
+def _kraken(settings: Settings, sleep: Sleep) -> PriceSource:
+    from backends import kraken
+
+    policy = _policy(settings, kraken.REQUEST_INTERVAL_S)
+    return kraken.KrakenPriceSource(_client(settings, "kraken"), policy=policy, sleep=sleep)
+
+
+def _bitstamp(settings: Settings, sleep: Sleep) -> PriceSource:
+    from backends import bitstamp
+
+    policy = _policy(settings, bitstamp.REQUEST_INTERVAL_S)
+    return bitstamp.BitstampPriceSource(_client(settings, "bitstamp"), policy=policy, sleep=sleep)
+
+
+def _bitfinex(settings: Settings, sleep: Sleep) -> PriceSource:
+    from backends import bitfinex
+
+    policy = _policy(settings, bitfinex.REQUEST_INTERVAL_S)
+    return bitfinex.BitfinexPriceSource(_client(settings, "bitfinex"), policy=policy, sleep=sleep)
+
+
+def _coinbase(settings: Settings, sleep: Sleep) -> PriceSource:
+    from backends import coinbase
+
+    policy = _policy(settings, coinbase.REQUEST_INTERVAL_S)
+    return coinbase.CoinbasePriceSource(_client(settings, "coinbase"), policy=policy, sleep=sleep)
+
+
+def _binance(settings: Settings, sleep: Sleep) -> PriceSource:
+    from backends import binance
+
+    policy = _policy(settings, binance.REQUEST_INTERVAL_S)
+    return binance.BinancePriceSource(_client(settings, "binance"), policy=policy, sleep=sleep)
+
+
+# One factory per exchange name of common.exchanges.LIVE_EXCHANGES; adapters are imported on first use.
+PRICE_SOURCES: Mapping[str, Callable[[Settings, Sleep], PriceSource]] = {
+    "kraken": _kraken,
+    "bitstamp": _bitstamp,
+    "bitfinex": _bitfinex,
+    "coinbase": _coinbase,
+    "binance": _binance,
+}

@@ -32,7 +32,7 @@ def exchange_reachable(settings: Settings) -> str | None:
     """None when the exchange answers; otherwise one plain line saying why not."""
     probe = bootstrap.price_source(dataclasses.replace(settings, max_retries=0, http_timeout_s=5.0))
     try:
-        probe.usd_pairs()
+        probe.pairs()
         return None
     except DelosError as exc:
         return f"the exchange at {settings.kraken_url} cannot be reached ({exc})"
@@ -102,9 +102,14 @@ def run(settings: Settings, offline: bool) -> int:
     if not offline:
         asyncio.run(_serve_all(settings, sample_data=False))
         return 0
-    with sample_exchange() as url:
+    with sample_exchange() as urls:
+        served = tuple(name for name in settings.exchanges if name in urls) or tuple(urls)
         sample_settings = dataclasses.replace(
-            settings, kraken_url=url, request_interval_s=0.0, data_dir=settings.data_dir / "sample"
+            settings,
+            exchanges=served,
+            exchange_urls={**settings.exchange_urls, **urls},
+            request_interval_s=0.0,
+            data_dir=settings.data_dir / "sample",
         )
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve_all(sample_settings, sample_data=True))

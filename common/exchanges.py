@@ -10,6 +10,15 @@ from collections.abc import Mapping
 
 # Live exchanges with keyless REST history, in the default preference order for last-month prices.
 LIVE_EXCHANGES: tuple[str, ...] = ("kraken", "coinbase", "bitstamp", "bitfinex", "binance")
+# Where each live exchange's keyless REST API answers (scheme and host; the adapter adds the path).
+# Binance's market-data host is not geo-blocked the way its trading hosts are (HTTP 451).
+BASE_URLS: Mapping[str, str] = {
+    "kraken": "https://api.kraken.com",
+    "coinbase": "https://api.exchange.coinbase.com",
+    "bitstamp": "https://www.bitstamp.net",
+    "bitfinex": "https://api-pub.bitfinex.com",
+    "binance": "https://data-api.binance.vision",
+}
 # Files shipped with Delos for the years before any live API (see archive/SOURCES.md).
 ARCHIVE = "archive"
 # Every name a listing's `exchange` may carry.

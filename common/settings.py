@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from common.errors import InvalidRequest
+from common.exchanges import BASE_URLS, LIVE_EXCHANGES
 from common.symbols import normalize_symbol
 
 DEFAULT_COINS = ("BTC", "ETH", "XRP", "LTC", "BCH", "ADA", "SOL", "DOT", "DOGE", "LINK", "XLM", "ATOM")
@@ -32,8 +34,9 @@ class Settings:
 
     backend: str = "embedded"
     data_dir: Path = Path(".delos")
-    kraken_url: str = "https://api.kraken.com"
-    request_interval_s: float = 1.0
+    exchanges: tuple[str, ...] = LIVE_EXCHANGES  # the order is the preference for last-month prices
+    exchange_urls: Mapping[str, str] = field(default_factory=lambda: dict(BASE_URLS))
+    request_interval_s: float | None = None  # None: each exchange's published rate
     http_timeout_s: float = 10.0
     max_retries: int = 4
     backoff_base_s: float = 0.5
@@ -52,6 +55,10 @@ class Settings:
     query_processes: int = 1
     archive_dir: Path | None = DEFAULT_ARCHIVE_DIR  # None: the archive is disabled
 
+    @property
+    def kraken_url(self) -> str:
+        return self.exchange_urls["kraken"]
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Parse settings; SettingsError names the first bad variable."""
@@ -64,8 +71,9 @@ class Settings:
         return cls(
             backend=backend,
             data_dir=Path(env.get("DELOS_DATA_DIR", ".delos")),
-            kraken_url=env.get("DELOS_KRAKEN_URL", cls.kraken_url).rstrip("/"),
-            request_interval_s=_number(env, "DELOS_REQUEST_INTERVAL", cls.request_interval_s, minimum=0.0),
+            exchanges=_exchanges(env.get("DELOS_EXCHANGES")),
+            exchange_urls={name: _base_url(env, name) for name in LIVE_EXCHANGES},
+            request_interval_s=_interval(env),
             http_timeout_s=_number(env, "DELOS_HTTP_TIMEOUT", cls.http_timeout_s, minimum=0.1),
             max_retries=int(_number(env, "DELOS_MAX_RETRIES", cls.max_retries, minimum=0)),
             backoff_base_s=_number(env, "DELOS_BACKOFF_BASE", cls.backoff_base_s, minimum=0.0),
@@ -105,6 +113,34 @@ def _archive_dir(raw: str | None) -> Path | None:
     if raw is None:
         return DEFAULT_ARCHIVE_DIR
     return Path(raw.strip()) if raw.strip() else None
+
+
+def _interval(env: Mapping[str, str]) -> float | None:
+    """DELOS_REQUEST_INTERVAL spaces every exchange's requests alike; unset, each keeps its published rate."""
+    raw = env.get("DELOS_REQUEST_INTERVAL")
+    return None if raw is None or not raw.strip() else _number(env, "DELOS_REQUEST_INTERVAL", 0.0, minimum=0.0)
+
+
+def _exchanges(raw: str | None) -> tuple[str, ...]:
+    if raw is None or not raw.strip():
+        return LIVE_EXCHANGES
+    names = tuple(dict.fromkeys(part.strip().lower() for part in raw.split(",") if part.strip()))
+    unknown = [name for name in names if name not in LIVE_EXCHANGES]
+    if unknown:
+        raise SettingsError(f"DELOS_EXCHANGES: unknown exchange {unknown[0]!r}; known: {', '.join(LIVE_EXCHANGES)}")
+    if not names:
+        raise SettingsError("DELOS_EXCHANGES lists no exchange")
+    return names
+
+
+def _base_url(env: Mapping[str, str], exchange: str) -> str:
+    """DELOS_<EXCHANGE>_URL: scheme and host only (the adapter adds the API path)."""
+    name = f"DELOS_{exchange.upper()}_URL"
+    raw = (env.get(name) or "").strip() or BASE_URLS[exchange]
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
+        raise SettingsError(f"{name} must be a scheme and host like https://example.com, got {raw!r}")
+    return raw.rstrip("/")
 
 
 def _coins(raw: str | None) -> tuple[str, ...]:

@@ -1,4 +1,8 @@
-"""The failures FakeKraken can be told to produce, as a one-shot queue shared by its handler threads."""
+"""The failures a fake exchange can be told to produce, as a one-shot queue shared by its handler threads.
+
+The names are Kraken's where Kraken has one; every fake answers each fault it
+supports in its own exchange's words (see each server's `fault_reply`).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ class Fault(enum.Enum):
     NON_NUMERIC = "non-numeric price"
     NEGATIVE = "negative price"
     EMPTY = "empty history"
+    REORDERED = "rows in reverse order"
 
     @property
     def kraken_error(self) -> str | None:
@@ -34,8 +39,8 @@ class Fault(enum.Enum):
         return self.value if self.value[0] == "E" and ":" in self.value else None
 
 
-# Faults that change OHLC data rather than the whole answer: they only apply to OHLC.
-DATA_FAULTS = frozenset({Fault.NON_NUMERIC, Fault.NEGATIVE, Fault.EMPTY, Fault.VANISHED})
+# Faults that change candle data rather than the whole answer: they only apply to candle endpoints.
+DATA_FAULTS = frozenset({Fault.NON_NUMERIC, Fault.NEGATIVE, Fault.EMPTY, Fault.VANISHED, Fault.REORDERED})
 
 
 @dataclass(slots=True)
@@ -64,15 +69,18 @@ class FaultQueue:
         with self._lock:
             self._pending.clear()
 
-    def take(self, path: str, pair_names: tuple[str, ...]) -> Injection | None:
-        """The first injection matching this request, with one use consumed; None if none match."""
+    def take(self, path: str, pair_names: tuple[str, ...], *, data: bool) -> Injection | None:
+        """The first injection matching this request, with one use consumed; None if none match.
+
+        `data` says whether the request is for candles, the only ones data faults apply to.
+        """
         with self._lock:
             for injection in self._pending:
                 if injection.path not in (None, path):
                     continue
                 if injection.pair is not None and injection.pair not in pair_names:
                     continue
-                if injection.fault in DATA_FAULTS and path != "OHLC":
+                if injection.fault in DATA_FAULTS and not data:
                     continue
                 injection.remaining -= 1
                 if injection.remaining <= 0:

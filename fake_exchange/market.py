@@ -1,7 +1,9 @@
-"""A synthetic in-memory market shaped like Kraken's listings, for offline mode, tests and benchmarks.
+"""A synthetic in-memory market shaped like the exchanges' listings, for offline mode, tests and benchmarks.
 
 Prices are seeded random walks, not real history: the app says so by marking
-answers built from them as sample data.
+answers built from them as sample data. The sample dozen list on each exchange
+roughly when the real ones did; synthetic coins are on Kraken and, a few days
+later, on most others. The model (FakeCoin, Venue, FakeMarket) is in coins.py.
 """
 
 from __future__ import annotations
@@ -10,120 +12,27 @@ import functools
 import itertools
 import math
 import random
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+import zlib
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import overload
 
+from fake_exchange.coins import FakeCoin, FakeMarket, LazyRows, Venue, day_start
 from fake_exchange.ohlc import DAY_S, Row
+
+__all__ = [
+    "DEFAULT_SEED",
+    "FakeCoin",
+    "FakeMarket",
+    "LazyRows",
+    "Venue",
+    "day_start",
+    "random_walk",
+    "sample_market",
+    "synthetic_market",
+]
 
 DEFAULT_SEED = 20131006
 DEFAULT_SYNTHETIC_DAYS = 800
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class FakeCoin:
-    """One pair as Kraken lists it; `daily` rows are oldest first, and the last one may be unfinished."""
-
-    symbol: str
-    pair_name: str
-    altname: str
-    wsname: str | None
-    base: str
-    quote: str
-    daily: Sequence[Row]
-    status: str = "online"
-
-
-class LazyRows(Sequence[Row]):
-    """Rows generated on first use, so a market of thousands of coins costs nothing until asked."""
-
-    def __init__(self, make: Callable[[], list[Row]]) -> None:
-        self._make: Callable[[], list[Row]] | None = make
-        self._rows: list[Row] = []
-        self._lock = threading.Lock()
-
-    def _materialized(self) -> list[Row]:
-        with self._lock:
-            if self._make is not None:
-                self._rows, self._make = self._make(), None
-            return self._rows
-
-    @overload
-    def __getitem__(self, index: int) -> Row: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Row]: ...
-    def __getitem__(self, index: int | slice) -> Row | Sequence[Row]:
-        return self._materialized()[index]
-
-    def __len__(self) -> int:
-        return len(self._materialized())
-
-
-class FakeMarket:
-    """Coins keyed by pair name; thread-safe, and versioned so that servers know when to drop caches."""
-
-    def __init__(self, coins: Iterable[FakeCoin] = ()) -> None:
-        self._lock = threading.Lock()
-        self._coins: dict[str, FakeCoin] = {c.pair_name: c for c in coins}
-        self.version = 0
-
-    def __iter__(self) -> Iterator[FakeCoin]:
-        with self._lock:
-            return iter(list(self._coins.values()))
-
-    def __len__(self) -> int:
-        return len(self._coins)
-
-    def find(self, name: str) -> FakeCoin | None:
-        """The coin whose pair name or altname is `name`: Kraken accepts either."""
-        with self._lock:
-            coin = self._coins.get(name)
-            return coin or next((c for c in self._coins.values() if c.altname == name), None)
-
-    def by_symbol(self, symbol: str, quote: str = "ZUSD") -> FakeCoin:
-        """The pair of `symbol` against `quote`; KeyError if there is none."""
-        with self._lock:
-            for coin in self._coins.values():
-                if coin.symbol == symbol and coin.quote == quote:
-                    return coin
-        raise KeyError(symbol)
-
-    def add(self, coin: FakeCoin) -> None:
-        """List a pair, replacing any with the same pair name."""
-        with self._lock:
-            self._coins[coin.pair_name] = coin
-            self.version += 1
-
-    def remove(self, pair_name: str) -> None:
-        """Delist a pair: it leaves AssetPairs, and OHLC answers `EQuery:Unknown asset pair`."""
-        with self._lock:
-            del self._coins[pair_name]
-            self.version += 1
-
-    def append_day(self, pair_name: str, row: Row) -> None:
-        """Add one daily candle (a new day of trading) to a pair."""
-        with self._lock:
-            coin = self._coins[pair_name]
-            if coin.daily and row[0] <= coin.daily[-1][0]:
-                raise ValueError("a new day must come after the last one")
-            self._coins[pair_name] = replace(coin, daily=[*coin.daily, row])
-            self.version += 1
-
-    def set_status(self, pair_name: str, status: str) -> None:
-        """Change a pair's trading status (online, cancel_only, ...)."""
-        with self._lock:
-            self._coins[pair_name] = replace(self._coins[pair_name], status=status)
-            self.version += 1
-
-
-def day_start(moment: datetime) -> int:
-    """Unix seconds of 00:00 UTC on the day of `moment`, which must be tz-aware."""
-    if moment.tzinfo is None:
-        raise ValueError("time must be tz-aware")
-    seconds = int(moment.timestamp())
-    return seconds - seconds % DAY_S
 
 
 def random_walk(
@@ -151,6 +60,26 @@ def random_walk(
     return rows
 
 
+# Listing days per exchange other than Kraken, roughly as the real exchanges' first candles
+# (EXCHANGE_APIS_2.md): None where the coin is absent. Binance pairs are USDT-quoted.
+OTHER_EXCHANGES = ("bitstamp", "bitfinex", "coinbase", "binance")
+_LISTINGS: Mapping[str, tuple[str | None, str | None, str | None, str | None]] = {
+    "BTC": ("2011-09-13", "2013-04-01", "2014-12-01", "2017-08-17"),
+    "ETH": ("2017-08-17", "2016-03-09", "2016-05-18", "2017-08-17"),
+    "XRP": ("2017-01-20", "2017-05-20", "2019-02-27", "2018-05-04"),
+    "LTC": ("2017-06-19", "2013-05-20", "2016-08-23", "2017-12-13"),
+    "BCH": ("2017-12-05", "2017-08-01", "2017-12-20", "2017-11-28"),
+    "ADA": ("2021-05-25", None, "2021-03-18", "2018-04-17"),
+    "SOL": ("2022-03-01", "2021-06-10", "2021-06-24", "2020-08-11"),
+    "DOT": ("2022-03-15", "2020-08-20", "2021-06-16", "2020-08-18"),
+    "DOGE": ("2023-02-01", "2021-05-05", "2021-06-03", "2019-07-05"),
+    "LINK": ("2020-06-01", "2019-06-01", "2019-06-27", "2019-01-16"),
+    "XLM": ("2019-04-01", "2019-05-01", "2019-03-13", "2018-05-31"),
+    "ATOM": (None, "2019-04-23", "2020-01-13", "2019-04-29"),
+}
+# Exchanges whose fakes have days without trades, and how often (every n-th day after listing).
+QUIET_EVERY: Mapping[str, int] = {"bitstamp": 97, "bitfinex": 89}
+
 # symbol, pair name, altname, wsname, base, listing day, start USD, end USD, daily sigma
 _SAMPLE = (
     ("BTC", "XXBTZUSD", "XBTUSD", "XBT/USD", "XXBT", "2013-10-06", 120.0, 64_000.0, 0.04),
@@ -168,17 +97,39 @@ _SAMPLE = (
 )
 
 
+def _utc_day(iso: str) -> int:
+    return day_start(datetime.fromisoformat(iso).replace(tzinfo=UTC))
+
+
+def _early_walk(seed: int, symbol: str, first_day: int, kraken_day: int, end: float, sigma: float) -> list[Row]:
+    # From a tenth of Kraken's opening price (coins were cheaper before), ending where Kraken's rows open.
+    rng = random.Random(f"{seed}:{symbol}:early")  # noqa: S311  # nosec B311
+    return random_walk(rng, first_day, (kraken_day - first_day) // DAY_S, end / 10, end, sigma)
+
+
 def sample_market(now: datetime, *, seed: int = DEFAULT_SEED) -> FakeMarket:
-    """A deterministic dozen well-known coins from their Kraken listing day up to the unfinished day of `now`."""
+    """A deterministic dozen well-known coins from their first listing anywhere up to the unfinished day of `now`.
+
+    `daily` starts at the Kraken listing, as it always has; days traded elsewhere before it are in `early`.
+    """
     today = day_start(now)
     coins = []
     for symbol, pair, altname, wsname, base, listed, start, end, sigma in _SAMPLE:
-        first_day = day_start(datetime.fromisoformat(listed).replace(tzinfo=UTC))
+        first_day = _utc_day(listed)
         days = max(1, (today - first_day) // DAY_S + 1)
         # Seeded per symbol for reproducible made-up prices; nothing here is a secret.
         rng = random.Random(f"{seed}:{symbol}")  # noqa: S311  # nosec B311
         rows = LazyRows(functools.partial(random_walk, rng, first_day, days, start, end, sigma))
-        coins.append(FakeCoin(symbol, pair, altname, wsname, base, "ZUSD", rows))
+        venues = {"kraken": Venue(first_day)}
+        for exchange, other in zip(OTHER_EXCHANGES, _LISTINGS[symbol], strict=True):
+            if other is not None:
+                quote = "USDT" if exchange == "binance" else "USD"
+                venues[exchange] = Venue(_utc_day(other), quote, QUIET_EVERY.get(exchange, 0))
+        earliest = min(v.listed for v in venues.values())
+        early: Sequence[Row] = ()
+        if earliest < first_day:
+            early = LazyRows(functools.partial(_early_walk, seed, symbol, earliest, first_day, start, sigma))
+        coins.append(FakeCoin(symbol, pair, altname, wsname, base, "ZUSD", rows, early=early, venues=venues))
     return FakeMarket(coins)
 
 
@@ -202,5 +153,21 @@ def synthetic_market(
         end = start * 10 ** rng.uniform(-1.5, 2.5)
         rows = LazyRows(functools.partial(random_walk, rng, first_day, days, start, end, 0.05))
         pair = f"{symbol}USD"
-        coins.append(FakeCoin(symbol, pair, pair, f"{symbol}/USD", symbol, "ZUSD", rows))
+        coins.append(
+            FakeCoin(
+                symbol, pair, pair, f"{symbol}/USD", symbol, "ZUSD", rows, venues=_synthetic_venues(symbol, first_day)
+            )
+        )
     return FakeMarket(coins)
+
+
+def _synthetic_venues(symbol: str, first_day: int) -> dict[str, Venue]:
+    """Every synthetic coin is on Kraken from its first row; elsewhere a few days later, or absent (cheap, fixed)."""
+    venues = {"kraken": Venue(first_day)}
+    mix = zlib.crc32(symbol.encode())
+    for offset, exchange in enumerate(OTHER_EXCHANGES):
+        spread = (mix >> (offset * 4)) & 0xF  # 0..15, fixed per coin and exchange
+        if spread < 13:  # about one coin in five is absent from each other exchange
+            quote = "USDT" if exchange == "binance" else "USD"
+            venues[exchange] = Venue(first_day + spread * DAY_S, quote, QUIET_EVERY.get(exchange, 0))
+    return venues

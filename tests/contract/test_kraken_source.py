@@ -1,9 +1,12 @@
-"""KrakenPriceSource against FakeKraken over real HTTP on 127.0.0.1: the PriceSource promise and every fault."""
+"""KrakenPriceSource against FakeKraken over real HTTP on 127.0.0.1: Kraken's formats, Trades paging, every fault.
+
+What every adapter promises alike is in test_price_sources.py."""
 
 from __future__ import annotations
 
 import functools
 import logging
+import random
 import signal
 import socket
 import subprocess
@@ -17,13 +20,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backends.exchange_http import RetryPolicy, http_client
+from backends.kraken import KrakenPriceSource
 from common.candles import DAILY_MINUTES, FIFTEEN_DAY_MINUTES, MAX_ENTRIES_PER_ANSWER, WEEKLY_MINUTES, complete
 from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
 from common.ports import Pair, PriceSource
 from fake_exchange import FakeCoin, FakeKraken, FakeMarket, Fault, sample_market
-from fake_exchange.market import day_start
+from fake_exchange.limits import RateLimit
+from fake_exchange.market import day_start, random_walk
 from fake_exchange.ohlc import DAY_S
-from ingest_worker.kraken import KrakenPriceSource
 
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
@@ -56,6 +61,9 @@ def _oddities(market: FakeMarket) -> None:
         FakeCoin("LUNA", "LUNAUSD", "LUNAUSD", "LUNA/USD", "LUNA", "ZUSD", rows, status="cancel_only"),
         FakeCoin("MLN", "XMLNZUSD", "MLNUSD", None, "XMLN", "ZUSD", rows),
         FakeCoin("PEPE", "PEPEUSD", "PEPEUSD", "PEPE/USD", "PEPE", "USD", rows),
+        FakeCoin("FOO", "FOOUSDC", "FOOUSDC", "FOO/USDC", "FOO", "USDC", rows),
+        FakeCoin("FOO", "FOOUSDT", "FOOUSDT", "FOO/USDT", "FOO", "USDT", rows),
+        FakeCoin("BAR", "BARUSDC", "BARUSDC", "BAR/USDC", "BAR", "USDC", rows),
     ):
         market.add(coin)
 
@@ -78,9 +86,25 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def _source(url: str, clock: FakeClock, **overrides: float) -> KrakenPriceSource:
-    options: dict[str, float] = {"timeout_s": 2.0, "request_interval_s": 0.0, "max_retries": 3} | overrides
-    return KrakenPriceSource(url, sleep=clock.sleep, monotonic=clock.monotonic, rng=lambda: 1.0, **options)  # type: ignore[arg-type]
+def _source(
+    url: str,
+    clock: FakeClock,
+    *,
+    timeout_s: float = 2.0,
+    request_interval_s: float = 0.0,
+    max_retries: int = 3,
+    backoff_base_s: float = 0.5,
+    backoff_cap_s: float = 30.0,
+    rng: float = 1.0,
+) -> KrakenPriceSource:
+    policy = RetryPolicy(request_interval_s, max_retries, backoff_base_s, backoff_cap_s)
+    return KrakenPriceSource(
+        http_client(url, timeout_s),
+        policy=policy,
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+        rng=functools.partial(float, rng),
+    )
 
 
 @pytest.fixture
@@ -102,17 +126,19 @@ def test_symbols_map_to_kraken_pair_names(source: KrakenPriceSource, symbol: str
     assert source.pair_for(symbol) == Pair(symbol=symbol, name=name)
 
 
-def test_usd_pairs_are_online_usd_pairs_one_per_symbol(source: KrakenPriceSource) -> None:
-    pairs = {p.symbol: p.name for p in source.usd_pairs()}
-    assert pairs["BTC"] == "XXBTZUSD"  # not the EUR, USDT or dark-pool pair
-    assert pairs["MLN"] == "XMLNZUSD"  # no wsname: legacy prefix stripped from XMLN
-    assert pairs["PEPE"] == "PEPEUSD"  # quote "USD" counts as USD too
+def test_pairs_are_online_pairs_one_per_symbol_usd_first(source: KrakenPriceSource) -> None:
+    pairs = {p.symbol: p for p in source.pairs()}
+    assert pairs["BTC"] == BTC  # not the EUR, USDT or dark-pool pair
+    assert pairs["MLN"].name == "XMLNZUSD"  # no wsname: legacy prefix stripped from XMLN
+    assert pairs["PEPE"].name == "PEPEUSD"  # quote "USD" counts as USD too
+    assert pairs["FOO"] == Pair("FOO", "FOOUSDT", "USDT")  # no USD pair: USDT before USDC
+    assert pairs["BAR"] == Pair("BAR", "BARUSDC", "USDC")
     assert "LUNA" not in pairs  # cancel_only
-    assert len(pairs) == 12 + 2
+    assert len(pairs) == 12 + 4
 
 
 def test_unknown_symbol_says_which(source: KrakenPriceSource) -> None:
-    with pytest.raises(UnknownSymbol, match="Kraken has no USD pair for DOGEX"):
+    with pytest.raises(UnknownSymbol, match="Kraken has no USD, USDT or USDC pair for DOGEX"):
         source.pair_for("dogex")
 
 
@@ -249,14 +275,7 @@ def test_retry_after_is_honoured_up_to_the_cap(
     fake: FakeKraken, clock: FakeClock, retry_after: int, expected: float
 ) -> None:
     fake.inject(Fault.HTTP_429, retry_after_s=retry_after)
-    with KrakenPriceSource(
-        fake.base_url,
-        request_interval_s=0,
-        backoff_cap_s=30.0,
-        sleep=clock.sleep,
-        monotonic=clock.monotonic,
-        rng=lambda: 0.0,
-    ) as kraken:
+    with _source(fake.base_url, clock, backoff_cap_s=30.0, rng=0.0) as kraken:
         kraken.candles(BTC, DAILY_MINUTES)
     assert clock.sleeps == [expected]
 
@@ -264,16 +283,7 @@ def test_retry_after_is_honoured_up_to_the_cap(
 def test_backoff_is_exponential_with_full_jitter_and_capped(fake: FakeKraken, clock: FakeClock) -> None:
     for jitter, expected in ((1.0, [0.5, 1.0, 2.0, 2.0, 2.0]), (0.25, [0.125, 0.25, 0.5, 0.5, 0.5])):
         clock.sleeps.clear()
-        with KrakenPriceSource(
-            fake.base_url,
-            request_interval_s=0,
-            max_retries=5,
-            backoff_base_s=0.5,
-            backoff_cap_s=2.0,
-            sleep=clock.sleep,
-            monotonic=clock.monotonic,
-            rng=functools.partial(float, jitter),
-        ) as kraken:
+        with _source(fake.base_url, clock, max_retries=5, backoff_base_s=0.5, backoff_cap_s=2.0, rng=jitter) as kraken:
             fake.inject(Fault.HTTP_500, times=5)
             kraken.candles(BTC, DAILY_MINUTES)
         assert clock.sleeps == expected
@@ -283,7 +293,7 @@ def test_retries_are_logged_with_pair_and_reason(
     fake: FakeKraken, source: KrakenPriceSource, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.inject(Fault.RATE_LIMIT)
-    with caplog.at_level(logging.WARNING, logger="ingest_worker.kraken"):
+    with caplog.at_level(logging.WARNING, logger="backends.exchange_http"):
         source.candles(BTC, DAILY_MINUTES)
     assert len(caplog.records) == 1
     assert "XXBTZUSD" in caplog.text and "EAPI:Rate limit exceeded" in caplog.text
@@ -300,7 +310,8 @@ def test_requests_are_spaced_by_the_throttle(fake: FakeKraken, clock: FakeClock)
 @pytest.mark.timeout(20)
 def test_the_throttle_holds_across_threads(fake: FakeKraken) -> None:
     interval, per_thread, threads = 0.05, 2, 4
-    with KrakenPriceSource(fake.base_url, request_interval_s=interval) as kraken:
+    policy = RetryPolicy(request_interval_s=interval)
+    with KrakenPriceSource(http_client(fake.base_url, 5.0), policy=policy) as kraken:
         started = time.monotonic()
         workers = [
             threading.Thread(target=lambda: [kraken.candles(BTC, WEEKLY_MINUTES) for _ in range(per_thread)])
@@ -421,3 +432,120 @@ def test_fake_runs_standalone_until_sigterm() -> None:
             if process.poll() is None:
                 process.kill()
                 process.wait(timeout=10)
+
+
+def test_daily_is_the_newest_days_from_since_on(source: KrakenPriceSource) -> None:
+    since = TODAY - timedelta(days=3)
+    series = source.daily(BTC, since)
+    assert [c.open_time for c in series.candles] == [since + timedelta(days=i) for i in range(4)]
+    assert series.last_committed == TODAY - timedelta(days=1)
+    assert source.daily(BTC, TODAY + timedelta(days=2)).candles == ()  # nothing new yet is not an error
+
+
+def test_history_is_weekly_while_weekly_reaches_the_listing(source: KrakenPriceSource) -> None:
+    history = source.history(BTC)
+    assert history.interval_minutes == WEEKLY_MINUTES
+    assert history.candles[0].open_time <= datetime(2013, 10, 6, tzinfo=UTC)
+
+
+def test_history_is_daily_for_a_pair_younger_than_the_daily_window(
+    market: FakeMarket, source: KrakenPriceSource
+) -> None:
+    first = day_start(NOW) - 300 * DAY_S
+    rows = random_walk(random.Random(2), first, 301, 1.0, 3.0, 0.03)
+    market.add(FakeCoin("NEWB", "NEWBUSD", "NEWBUSD", "NEWB/USD", "NEWB", "ZUSD", rows))
+    history = source.history(Pair("NEWB", "NEWBUSD"))
+    assert history.interval_minutes == DAILY_MINUTES
+    assert history.candles[0].open_time == datetime.fromtimestamp(first, UTC)
+
+
+def test_history_falls_back_to_fifteen_day_candles_when_weekly_is_cut_short(
+    market: FakeMarket, source: KrakenPriceSource
+) -> None:
+    first = day_start(datetime(2010, 1, 1, tzinfo=UTC))
+    rows = random_walk(random.Random(1), first, (day_start(NOW) - first) // DAY_S + 1, 1.0, 9.0, 0.03)
+    market.add(FakeCoin("OLD", "OLDUSD", "OLDUSD", "OLD/USD", "OLD", "ZUSD", rows))
+    history = source.history(Pair("OLD", "OLDUSD"))
+    assert history.interval_minutes == FIFTEEN_DAY_MINUTES
+    assert history.candles[0].open_time <= datetime(2010, 1, 1, tzinfo=UTC)
+
+
+def test_first_day_is_the_vwap_of_the_first_days_trades(fake: FakeKraken, source: KrakenPriceSource) -> None:
+    eth = fake.market.by_symbol("ETH")
+    listed = eth.daily[0]
+    first = source.first_day(Pair("ETH", "XETHZUSD"))
+    assert first.day == datetime(2015, 8, 7, tzinfo=UTC)
+    assert first.price_is_vwap
+    assert first.price_usd == pytest.approx(listed[5], rel=1e-3)  # the fake's trades average to the day's VWAP
+    assert first.volume_usd == pytest.approx(listed[5] * listed[6], rel=1e-3)
+
+
+def test_first_day_pages_with_last_until_the_day_is_over(fake: FakeKraken, source: KrakenPriceSource) -> None:
+    fake.trades_page = 300  # the listing day holds several pages of trades
+    listed = fake.market.by_symbol("ETH").daily[0]
+    first = source.first_day(Pair("ETH", "XETHZUSD"))
+    assert fake.requests["Trades"] >= 2
+    assert first.price_usd == pytest.approx(listed[5], rel=1e-3)
+    assert first.volume_usd == pytest.approx(listed[5] * listed[6], rel=1e-3)
+
+
+def test_first_day_reads_reordered_trades(fake: FakeKraken, source: KrakenPriceSource) -> None:
+    fake.inject(Fault.REORDERED, path="Trades")
+    assert source.first_day(BTC).day == datetime(2013, 10, 6, tzinfo=UTC)
+
+
+def test_first_day_pages_are_bounded(fake: FakeKraken, source: KrakenPriceSource) -> None:
+    fake.trades_page = 2
+    first = source.first_day(BTC)
+    assert fake.requests["Trades"] == 20
+    assert first.day == datetime(2013, 10, 6, tzinfo=UTC) and first.price_usd > 0
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [(Fault.NON_NUMERIC, BadPriceData), (Fault.NEGATIVE, BadPriceData), (Fault.VANISHED, UnknownSymbol)],
+)
+def test_bad_trades_are_refused(
+    fake: FakeKraken, source: KrakenPriceSource, fault: Fault, error: type[Exception]
+) -> None:
+    fake.inject(fault, path="Trades")
+    with pytest.raises(error):
+        source.first_day(BTC)
+
+
+def test_a_pair_without_trades_has_no_first_day(fake: FakeKraken, source: KrakenPriceSource) -> None:
+    fake.inject(Fault.EMPTY, path="Trades")
+    with pytest.raises(BadPriceData, match="never traded"):
+        source.first_day(BTC)
+
+
+def test_fake_speaks_kraken_trades_format(fake: FakeKraken) -> None:
+    body = httpx.get(f"{fake.base_url}/0/public/Trades", params={"pair": "XBTUSD", "since": 0}).json()
+    assert body["error"] == []
+    assert sorted(body["result"]) == ["XXBTZUSD", "last"]
+    trades = body["result"]["XXBTZUSD"]
+    assert len(trades) == 1000
+    price, volume, at, side, kind, misc, trade_id = trades[0]
+    assert isinstance(price, str) and isinstance(volume, str) and isinstance(at, float)
+    assert (side in "bs", kind, misc, isinstance(trade_id, int)) == (True, "l", "", True)
+    last = body["result"]["last"]
+    assert isinstance(last, str) and abs(int(last) / 1e9 - trades[-1][2]) < 1e-3  # nanoseconds
+    following = httpx.get(f"{fake.base_url}/0/public/Trades", params={"pair": "XBTUSD", "since": last}).json()
+    assert following["result"]["XXBTZUSD"][0][2] > trades[-1][2]
+
+
+@pytest.mark.timeout(20)
+def test_fake_enforces_kraken_rate_limit_when_asked(market: FakeMarket) -> None:
+    with FakeKraken(market, now=lambda: NOW, enforce_rate_limit=True) as fake:
+        answers = [httpx.get(f"{fake.base_url}/0/public/AssetPairs").json()["error"] for _ in range(3)]
+    assert answers[0] == [] and answers[1] == answers[2] == ["EAPI:Rate limit exceeded"]
+
+
+@pytest.mark.timeout(30)
+def test_the_throttle_keeps_within_an_enforced_limit(market: FakeMarket) -> None:
+    with FakeKraken(market, now=lambda: NOW, enforce_rate_limit=True, rate_limit=RateLimit(1, 0.2)) as fake:
+        policy = RetryPolicy(request_interval_s=0.2, max_retries=0)
+        with KrakenPriceSource(http_client(fake.base_url, 5.0), policy=policy) as kraken:
+            for _ in range(4):
+                kraken.candles(BTC, WEEKLY_MINUTES)
+        assert fake.window is not None and fake.window.refused == 0

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backends.exchange_http import RetryPolicy, http_client
+from backends.kraken import KrakenPriceSource
 from backends.sqlite_store import SQLiteCoinStore
 from common.ports import CoinFeed
-from ingest_worker.kraken import KrakenPriceSource
 from ingest_worker.refresh import refresh_coin
 from query_service.cache import CoinCache
 from query_service.server import QueryService, load_and_follow, start
@@ -41,7 +42,8 @@ def reference_facts(base_url: str, symbols: Iterable[str], folder: Path) -> dict
     folder.mkdir(parents=True, exist_ok=True)
     store = SQLiteCoinStore(folder / "reference.sqlite3")
     try:
-        with KrakenPriceSource(base_url, request_interval_s=0, max_retries=0) as source:
+        policy = RetryPolicy(request_interval_s=0, max_retries=0)
+        with KrakenPriceSource(http_client(base_url, 10.0), policy=policy) as source:
             for symbol in symbols:
                 refresh_coin(symbol, source, store, datetime.now(UTC), exchange="kraken")
     finally:

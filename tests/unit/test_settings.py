@@ -16,6 +16,15 @@ def test_an_empty_environment_gives_the_embedded_defaults() -> None:
     assert settings.backend == "embedded"
     assert settings.data_dir == Path(".delos")
     assert settings.kraken_url == "https://api.kraken.com"
+    assert settings.exchanges == ("kraken", "coinbase", "bitstamp", "bitfinex", "binance")
+    assert settings.exchange_urls == {
+        "kraken": "https://api.kraken.com",
+        "coinbase": "https://api.exchange.coinbase.com",
+        "bitstamp": "https://www.bitstamp.net",
+        "bitfinex": "https://api-pub.bitfinex.com",
+        "binance": "https://data-api.binance.vision",
+    }
+    assert settings.request_interval_s is None  # each exchange at its own published rate
     assert settings.port == 50051
     assert settings.project is None
     assert settings.coins == DEFAULT_COINS
@@ -28,6 +37,11 @@ def test_every_variable_is_read_into_its_setting() -> None:
         "GOOGLE_CLOUD_PROJECT": "delos-prod",
         "DELOS_DATA_DIR": "/var/delos",
         "DELOS_KRAKEN_URL": "http://127.0.0.1:8080/",
+        "DELOS_BITSTAMP_URL": "http://127.0.0.1:8081",
+        "DELOS_BITFINEX_URL": "http://127.0.0.1:8082",
+        "DELOS_COINBASE_URL": "http://127.0.0.1:8083",
+        "DELOS_BINANCE_URL": "https://127.0.0.1:8084",
+        "DELOS_EXCHANGES": " Bitfinex,kraken,,bitfinex ",
         "DELOS_REQUEST_INTERVAL": "0",
         "DELOS_HTTP_TIMEOUT": "2.5",
         "DELOS_MAX_RETRIES": "0",
@@ -46,7 +60,14 @@ def test_every_variable_is_read_into_its_setting() -> None:
     assert Settings.from_env(env) == Settings(
         backend="gcp",
         data_dir=Path("/var/delos"),
-        kraken_url="http://127.0.0.1:8080",
+        exchanges=("bitfinex", "kraken"),
+        exchange_urls={
+            "kraken": "http://127.0.0.1:8080",
+            "coinbase": "http://127.0.0.1:8083",
+            "bitstamp": "http://127.0.0.1:8081",
+            "bitfinex": "http://127.0.0.1:8082",
+            "binance": "https://127.0.0.1:8084",
+        },
         request_interval_s=0.0,
         http_timeout_s=2.5,
         max_retries=0,
@@ -110,6 +131,20 @@ def test_a_bad_number_names_its_variable_and_value(name: str, raw: str) -> None:
 
     assert str(caught.value).startswith(f"{name} must be")
     assert repr(raw) in str(caught.value)
+
+
+@pytest.mark.parametrize("raw", ["kraken,ftx", "mtgox", " , "])
+def test_an_unknown_or_empty_exchange_list_is_refused(raw: str) -> None:
+    with pytest.raises(SettingsError, match="DELOS_EXCHANGES"):
+        Settings.from_env({"DELOS_EXCHANGES": raw})
+
+
+@pytest.mark.parametrize(
+    "raw", ["api.kraken.com", "ftp://api.kraken.com", "https://api.kraken.com/0/public", "https://"]
+)
+def test_an_exchange_url_is_a_scheme_and_host_only(raw: str) -> None:
+    with pytest.raises(SettingsError, match="^DELOS_KRAKEN_URL must be a scheme and host"):
+        Settings.from_env({"DELOS_KRAKEN_URL": raw})
 
 
 def test_a_bad_coin_names_the_coins_variable() -> None:

@@ -1,0 +1,188 @@
+"""BitfinexPriceSource: Bitfinex's keyless v2 REST API (pair list, daily candles) as a `common.ports.PriceSource`.
+
+`/v2/candles/trade:1D:{tPAIR}/hist?sort=1&limit=10000` answers from the listing
+day on, so one call holds a whole history; a full page is followed with
+`start`. Rows are `[MTS, OPEN, CLOSE, HIGH, LOW, VOLUME]` numbers (close before
+high and low), days without trades are left out, and an unknown symbol
+answers `[]`. Bitfinex's currency codes differ (UST is USDT, DOG is MDOGE):
+the renames are common.exchanges'. `decode` is where its errors are read:
+`["error", code, message]` (20060 maintenance, 10020 bad arguments),
+`{"error":"ERR_RATE_LIMIT"}`, 429 and 5xx. Its published limit is 30 calls a
+minute, hence one request every two seconds.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from backends.exchange_http import Answer, ExchangeHttp, RetryPolicy
+from backends.sources import (
+    PAIRS_TTL_S,
+    CachedPairs,
+    RecentHistories,
+    first_traded_day,
+    our_symbol,
+    preferred_pairs,
+    traded,
+)
+from common.candles import DAILY_MINUTES, Candle, CandleSeries
+from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
+from common.exchanges import common_symbol
+from common.ports import FirstDay, Pair
+
+NAME = "bitfinex"
+REQUEST_INTERVAL_S = 2.0
+LIMIT = 10_000
+# 10,000 days a page: three pages are 82 years.
+MAX_PAGES = 3
+MAINTENANCE_CODE = 20060
+RATE_LIMIT_CODE = 11010
+
+
+def decode(answer: Answer, what: str) -> Any:
+    """The JSON of a usable answer, or the domain error Bitfinex's status and body stand for."""
+    if answer.status == httpx.codes.TOO_MANY_REQUESTS:
+        raise RateLimited(f"Bitfinex {what}: HTTP 429", retry_after_s=answer.retry_after_s)
+    body = answer.json()
+    if isinstance(body, dict) and "error" in body:
+        message = str(body["error"])
+        if "rate" in message.lower():
+            raise RateLimited(f"Bitfinex {what}: {message:.200}", retry_after_s=answer.retry_after_s)
+        raise ExchangeUnavailable(f"Bitfinex {what}: {message:.200}")
+    if isinstance(body, list) and len(body) >= 2 and body[0] == "error":
+        code, message = body[1], str(body[2] if len(body) > 2 else "")
+        if code == RATE_LIMIT_CODE or "ratelimit" in message.lower():
+            raise RateLimited(f"Bitfinex {what}: {code} {message:.200}", retry_after_s=answer.retry_after_s)
+        if code == MAINTENANCE_CODE or "maintenance" in message.lower():
+            raise ExchangeUnavailable(f"Bitfinex {what}: {code} {message:.200}")
+        raise BadPriceData(f"Bitfinex {what}: {code} {message:.200}")
+    if answer.status >= httpx.codes.INTERNAL_SERVER_ERROR:
+        raise ExchangeUnavailable(f"Bitfinex {what}: HTTP {answer.status}")
+    if answer.status != httpx.codes.OK:
+        raise BadPriceData(f"Bitfinex {what}: HTTP {answer.status}")
+    return body
+
+
+def split_pair(raw: str) -> tuple[str, str] | None:
+    """BTCUSD -> (BTC, USD); DOGE:USD -> (DOGE, USD); None for anything else."""
+    if ":" in raw:
+        base, _, quote = raw.partition(":")
+        return (base, quote) if base and quote else None
+    return (raw[:3], raw[3:]) if len(raw) == 6 else None
+
+
+def pairs_from(body: object) -> tuple[Pair, ...]:
+    """One pair per symbol from `[["BTCUSD", "DOGE:USD", ...]]`, named `tBTCUSD`, with Bitfinex's codes renamed."""
+    if not (isinstance(body, list) and body and isinstance(body[0], list)):
+        raise BadPriceData("Bitfinex pair list: not a nested list")
+    candidates = []
+    for raw in body[0]:
+        parts = split_pair(raw) if isinstance(raw, str) else None
+        symbol = our_symbol(NAME, parts[0]) if parts else None
+        if parts is not None and symbol is not None:
+            candidates.append(Pair(symbol=symbol, name=f"t{raw}", quote=common_symbol(NAME, parts[1])))
+    return preferred_pairs(candidates)
+
+
+def candles_from(body: object, what: str) -> Iterator[Candle]:
+    """[[MTS, OPEN, CLOSE, HIGH, LOW, VOLUME], ...] as candles (close as VWAP: none is given)."""
+    if not isinstance(body, list):
+        raise BadPriceData(f"Bitfinex {what}: candles are not a list")
+    for row in body:
+        try:
+            if not isinstance(row, list) or any(isinstance(v, bool) for v in row):
+                raise TypeError("not a row of numbers")
+            mts, open_, close, high, low, volume = (float(v) for v in row[:6])
+            yield Candle(datetime.fromtimestamp(mts / 1000, UTC), open_, high, low, close, close, volume)
+        except (TypeError, ValueError, OverflowError, OSError) as exc:
+            raise BadPriceData(f"Bitfinex {what}: candle {row!r:.120} is not [MTS, O, C, H, L, V]") from exc
+
+
+class BitfinexPriceSource:
+    """Prices from Bitfinex over HTTPS; one instance may be shared by threads."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        policy: RetryPolicy | None = None,
+        pairs_ttl_s: float = PAIRS_TTL_S,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._http = ExchangeHttp(
+            NAME, client, policy or RetryPolicy(REQUEST_INTERVAL_S), sleep=sleep, monotonic=monotonic, rng=rng
+        )
+        self._pairs = CachedPairs(NAME, self._fetch_pairs, monotonic, pairs_ttl_s)
+        self._recent = RecentHistories(monotonic)
+
+    @property
+    def requests(self) -> int:
+        return self._http.requests
+
+    def pairs(self) -> Sequence[Pair]:
+        return self._pairs.all()
+
+    def pair_for(self, symbol: str) -> Pair:
+        return self._pairs.find(symbol)
+
+    def first_day(self, pair: Pair) -> FirstDay:
+        """The first daily candle (Bitfinex has none for days without trades), at its close."""
+        return first_traded_day(self.history(pair), f"Bitfinex {pair.name}")
+
+    def daily(self, pair: Pair, since: datetime | None = None) -> CandleSeries:
+        """Days with trades, oldest first; the last one is today's, unfinished."""
+        if since is None:
+            return self.history(pair)
+        held = self._recent.since(pair.name, since)  # the same refresh read the whole history a moment ago
+        if held is not None:
+            return held
+        return traded(self._walk(pair, since), DAILY_MINUTES, f"Bitfinex {pair.name}", since=since)
+
+    def history(self, pair: Pair) -> CandleSeries:
+        """Every day with trades since the listing, in one call for any pair younger than 27 years."""
+        return self._recent.get(
+            pair.name, lambda: traded(self._walk(pair, None), DAILY_MINUTES, f"Bitfinex {pair.name}")
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> BitfinexPriceSource:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _walk(self, pair: Pair, since: datetime | None) -> list[Candle]:
+        """Candles oldest first from `since` (the listing when None), paging forward with `start`."""
+        collected: list[Candle] = []
+        start = int(since.timestamp() * 1000) if since is not None else None
+        for _ in range(MAX_PAGES):
+            params = {"sort": "1", "limit": str(LIMIT)}
+            if start is not None:
+                params["start"] = str(start)
+            path = f"/v2/candles/trade:1D:{pair.name}/hist"
+            page = list(candles_from(self._http.get(path, params, f"candles {pair.name}", decode), pair.name))
+            if not page and since is None and not collected:
+                raise UnknownSymbol(f"Bitfinex has no candles for {pair.name}")  # its answer for an unknown symbol
+            collected.extend(page)
+            if len(page) < LIMIT:
+                break
+            start = int(max(c.open_time for c in page).timestamp() * 1000) + 1
+        return collected
+
+    def _fetch_pairs(self) -> tuple[Pair, ...]:
+        return pairs_from(self._http.get("/v2/conf/pub:list:pair:exchange", {}, "pair list", decode))

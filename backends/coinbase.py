@@ -1,0 +1,214 @@
+"""CoinbasePriceSource: Coinbase Exchange's keyless REST API (products, daily candles) as a `PriceSource`.
+
+Coinbase answers at most 300 candles per call and has no "from the listing"
+query, so history is read by walking back from today in 300-day windows.
+Rows are `[time, low, high, open, close, volume]` (low and high first),
+newest first, and days without trades are left out; its candles carry no
+VWAP, so a listing is priced at its first day's close. Errors come as
+`{"message": ...}` with an HTTP status, and are read in `decode` only.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from backends.exchange_http import Answer, ExchangeHttp, RetryPolicy
+from backends.sources import (
+    PAIRS_TTL_S,
+    CachedPairs,
+    RecentHistories,
+    first_traded_day,
+    our_symbol,
+    preferred_pairs,
+    traded,
+)
+from common.candles import DAILY_MINUTES, Candle, CandleSeries
+from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
+from common.exchanges import QUOTES
+from common.ports import FirstDay, Pair
+
+NAME = "coinbase"
+# Published public limit: 10 requests per second per IP (bursts of 15), so one request per 0.1 s.
+REQUEST_INTERVAL_S = 0.1
+DAY = timedelta(days=1)
+SECOND = timedelta(seconds=1)
+GRANULARITY_S = 86_400
+# At most 300 candles per call: a window is 300 days, less a second.
+WINDOW = timedelta(days=300)
+# No Coinbase Exchange candle is older than this (it opened in early 2015; BTC-USD starts in
+# December 2014): the walk back never asks for earlier windows.
+OLDEST_CANDLES = datetime(2014, 12, 1, tzinfo=UTC)
+# A pair may go years without candles (XRP-USD was suspended 2021-01 to 2023-07, about 900 days),
+# so only this many empty windows in a row end the walk before OLDEST_CANDLES.
+EMPTY_WINDOWS_TO_STOP = 4
+
+
+def decode(answer: Answer, what: str) -> Any:
+    """The JSON of a 200 answer, or the domain error Coinbase's status and `{"message"}` stand for."""
+    if answer.status == httpx.codes.OK:
+        return answer.json()
+    message = _message(answer)
+    if answer.status == httpx.codes.TOO_MANY_REQUESTS:
+        raise RateLimited(f"Coinbase {what}: HTTP 429 {message}", retry_after_s=answer.retry_after_s)
+    if answer.status >= httpx.codes.INTERNAL_SERVER_ERROR or answer.status == httpx.codes.FORBIDDEN:
+        # 403 comes from the CDN's firewall, not from Coinbase's API: worth trying again later.
+        raise ExchangeUnavailable(f"Coinbase {what}: HTTP {answer.status} {message}")
+    if answer.status == httpx.codes.NOT_FOUND:
+        raise UnknownSymbol(f"Coinbase has no product {what}: {message}")
+    raise BadPriceData(f"Coinbase {what}: HTTP {answer.status} {message}")
+
+
+def _message(answer: Answer) -> str:
+    try:
+        body = answer.json()
+    except ExchangeUnavailable:
+        return "(no JSON)"
+    return str(body.get("message", ""))[:200] if isinstance(body, dict) else ""
+
+
+def pairs_from(products: object) -> tuple[Pair, ...]:
+    """The tradable USD/USDT/USDC products of a `/products` answer, one per symbol."""
+    if not isinstance(products, list):
+        raise BadPriceData("Coinbase products: answer is not a list")
+    candidates = []
+    for product in products:
+        if not isinstance(product, dict) or product.get("status") != "online" or product.get("trading_disabled"):
+            continue
+        quote, product_id = str(product.get("quote_currency", "")).upper(), product.get("id")
+        if quote not in QUOTES or not isinstance(product_id, str):
+            continue
+        symbol = our_symbol(NAME, str(product.get("base_currency", "")))
+        if symbol is not None:
+            candidates.append(Pair(symbol=symbol, name=product_id, quote=quote))
+    return preferred_pairs(candidates)
+
+
+def candle_from(row: object) -> Candle:
+    """One `[time, low, high, open, close, volume]` row; no VWAP (0.0 says so)."""
+    try:
+        if not isinstance(row, list) or len(row) < 6:
+            raise TypeError("not a list of six")
+        time_s, low, high, open_, close, volume = (float(v) for v in row[:6])
+        return Candle(datetime.fromtimestamp(time_s, UTC), open_, high, low, close, 0.0, volume)
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
+        raise BadPriceData(f"Coinbase candle {row!r:.80} is not [time, low, high, open, close, volume]") from exc
+
+
+def candles_from(rows: object, what: str) -> list[Candle]:
+    """The candles of one answer, in whatever order they came."""
+    if not isinstance(rows, list):
+        raise BadPriceData(f"Coinbase candles of {what}: answer is not a list")
+    return [candle_from(row) for row in rows]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _day_of(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class CoinbasePriceSource:
+    """Prices from Coinbase Exchange; one instance may be shared by threads."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        policy: RetryPolicy | None = None,
+        pairs_ttl_s: float = PAIRS_TTL_S,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._http = ExchangeHttp(
+            NAME, client, policy or RetryPolicy(REQUEST_INTERVAL_S), sleep=sleep, monotonic=monotonic, rng=rng
+        )
+        self._pairs = CachedPairs(NAME, self._fetch_pairs, monotonic, pairs_ttl_s)
+        self._now = now
+        self._histories = RecentHistories(monotonic)
+
+    @property
+    def requests(self) -> int:
+        """Answers received so far (benchmarks divide wall time by it)."""
+        return self._http.requests
+
+    def pairs(self) -> Sequence[Pair]:
+        """Every tradable product quoted in USD, USDT or USDC, one per symbol; fetched at most hourly."""
+        return self._pairs.all()
+
+    def pair_for(self, symbol: str) -> Pair:
+        """The preferred product of `symbol`; UnknownSymbol if Coinbase trades none."""
+        return self._pairs.find(symbol)
+
+    def first_day(self, pair: Pair) -> FirstDay:
+        """The first day with trades in the pair's whole history."""
+        return first_traded_day(self._walk(pair), f"Coinbase {pair.name}")
+
+    def daily(self, pair: Pair, since: datetime | None = None) -> CandleSeries:
+        """Daily candles oldest first, from `since` (or the listing) to today's unfinished one."""
+        if since is None:
+            return self._walk(pair)
+        candles = self._fetch_back(pair, max(_day_of(since), OLDEST_CANDLES))
+        return traded(candles, DAILY_MINUTES, f"Coinbase {pair.name}", since=since)
+
+    def history(self, pair: Pair) -> CandleSeries:
+        """Daily candles reach the listing here, so the history is daily()."""
+        return self._walk(pair)
+
+    def close(self) -> None:
+        """Close the pooled connections of the client bootstrap gave us."""
+        self._http.close()
+
+    def __enter__(self) -> CoinbasePriceSource:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _walk(self, pair: Pair) -> CandleSeries:
+        """The whole daily history, reused for a few minutes: one refresh asks for it up to three times."""
+        return self._histories.get(
+            pair.name, lambda: traded(self._fetch_back(pair, OLDEST_CANDLES), DAILY_MINUTES, f"Coinbase {pair.name}")
+        )
+
+    def _fetch_back(self, pair: Pair, oldest: datetime) -> list[Candle]:
+        """Walk back from today in 300-day windows until `oldest`, or until the pair has long been silent.
+
+        Each window asks for the days opening in [start, top): `end` stops one second short of `top`
+        (or at now), so no day is asked twice or missed whether Coinbase reads `end` as inclusive or not.
+        """
+        now = self._now()
+        top = _day_of(now) + DAY
+        candles: list[Candle] = []
+        empty_run = 0
+        while top > oldest:
+            start = max(top - WINDOW, oldest)
+            page = candles_from(self._page(pair, start, min(top - SECOND, now)), pair.name)
+            candles.extend(page)
+            empty_run = 0 if any(c.volume > 0 for c in page) else empty_run + 1
+            if empty_run >= EMPTY_WINDOWS_TO_STOP:
+                break
+            top = start
+        return candles
+
+    def _fetch_pairs(self) -> tuple[Pair, ...]:
+        return pairs_from(self._http.get("/products", {}, "products", decode))
+
+    def _page(self, pair: Pair, start: datetime, end: datetime) -> object:
+        params: Mapping[str, str] = {"granularity": str(GRANULARITY_S), "start": _iso(start), "end": _iso(end)}
+        return self._http.get(f"/products/{quote(pair.name, safe='')}/candles", params, pair.name, decode)

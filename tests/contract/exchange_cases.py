@@ -1,0 +1,99 @@
+"""The adapters and fakes that every PriceSource contract runs over: one entry per exchange.
+
+Each entry says how to build the adapter around a client and a fake clock, which
+fake speaks its exchange, and the few names the shared contracts need (the
+candle endpoint a data fault targets, a coin the exchange lacks).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+from backends.binance import BinancePriceSource
+from backends.bitfinex import BitfinexPriceSource
+from backends.bitstamp import BitstampPriceSource
+from backends.coinbase import CoinbasePriceSource
+from backends.exchange_http import RetryPolicy
+from backends.kraken import KrakenPriceSource
+from common.ports import PriceSource
+from fake_exchange.binance_server import FakeBinance
+from fake_exchange.bitfinex_server import FakeBitfinex
+from fake_exchange.bitstamp_server import FakeBitstamp
+from fake_exchange.coinbase_server import FakeCoinbase
+from fake_exchange.kraken_server import FakeKraken
+from fake_exchange.server import FakeExchange
+
+# The moment the shared suite's fakes are frozen at; Coinbase walks back from it.
+NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
+
+
+class FakeClock:
+    """monotonic() and sleep() that never wait: sleeping only moves the clock and is recorded."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+Build = Callable[..., PriceSource]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One exchange in the shared contract suite."""
+
+    name: str
+    fake: type[FakeExchange]
+    build: Build  # (client, *, policy, sleep, monotonic, rng) -> the adapter
+    candles_endpoint: str  # what FakeExchange.requests calls the daily-candle endpoint
+    absent: str  # a sample coin this exchange does not list
+    unknown_pair: str  # a pair name in the exchange's spelling that it does not have
+    request_interval_s: float  # the adapter's default spacing
+    btc_quote: str = "USD"  # what BTC is quoted in there (Binance has no USD pairs)
+    pairs_weight: int = 1  # what the pair list costs against the fake's limit (Binance weighs requests)
+    candle_weight: int = 1  # what one candle request costs
+
+    def source(self, client: httpx.Client, clock: FakeClock, policy: RetryPolicy, rng: float = 1.0) -> PriceSource:
+        return self.build(
+            client, policy=policy, sleep=clock.sleep, monotonic=clock.monotonic, rng=functools.partial(float, rng)
+        )
+
+
+CASES: dict[str, Case] = {
+    "kraken": Case("kraken", FakeKraken, KrakenPriceSource, "OHLC", "NOPE", "NOPEUSD", 1.0),
+    "bitstamp": Case("bitstamp", FakeBitstamp, BitstampPriceSource, "ohlc", "ATOM", "nopeusd", 0.075),
+    "bitfinex": Case("bitfinex", FakeBitfinex, BitfinexPriceSource, "candles", "ADA", "tNOPEUSD", 2.0),
+    "coinbase": Case(
+        "coinbase",
+        FakeCoinbase,
+        functools.partial(CoinbasePriceSource, now=lambda: NOW),
+        "candles",
+        "NOPE",
+        "NOPE-USD",
+        0.1,
+    ),
+    "binance": Case(
+        "binance",
+        FakeBinance,
+        BinancePriceSource,
+        "klines",
+        "NOPE",
+        "NOPEUSDT",
+        0.05,
+        "USDT",
+        pairs_weight=20,
+        candle_weight=2,
+    ),
+}
