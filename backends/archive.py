@@ -33,13 +33,16 @@ log = logging.getLogger(__name__)
 
 
 class ArchivePriceSource:
-    """Daily history of archived exchanges; `market` restricts it to one (None: all of them)."""
+    """Daily history of archived exchanges; `market` restricts it to one (None: all of them).
 
-    name = ARCHIVE
+    `name` is the archived exchange's (mtgox) when restricted to one, so each market is its own listing;
+    "archive" otherwise.
+    """
 
     def __init__(self, directory: Path, market: str | None = None) -> None:
         self.directory = directory
         self.market = market
+        self.name = market or ARCHIVE
         self._lock = threading.Lock()
         self._files: Mapping[str, ArchiveFile] | None = None  # by pair name
 

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from common.exchanges import ALL_SOURCES
+from common.exchanges import ASKABLE
 from common.settings import Settings, SettingsError
 
 
@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--invest", type=float, required=True, metavar="USD")
     ask.add_argument("--lambo-price", type=float, default=None, metavar="USD")
     ask.add_argument("--sell", choices=("mean", "best", "worst", "latest"), default="mean")
-    ask.add_argument("--exchange", choices=ALL_SOURCES, default=None, help="as if bought at this exchange's listing")
+    ask.add_argument("--exchange", choices=ASKABLE, default=None, help="as if bought at this exchange's listing")
     ask.add_argument("--json", action="store_true", help="print the response in protobuf's JSON mapping")
     ask.add_argument("--target", default=None, metavar="HOST:PORT", help="default 127.0.0.1:$PORT")
     return root

@@ -1,8 +1,8 @@
 """How an archive pair names the exchange it was archived from: `mtgox:BTC-USD`.
 
-Every archive listing has `exchange = "archive"` (common.exchanges.ARCHIVE), so the one
-name a client needs to tell Mt. Gox from Bitcoin Market travels in the pair's name,
-before the colon. Both sides (the archive source and whoever labels a listing) use
+An archive listing names the archived exchange as its `exchange` (mtgox) and has
+source "archive"; the pair's name repeats the exchange before the colon, so a pair
+read on its own still says where it came from. Both sides (the archive source and whoever labels a listing) use
 these two functions, so the format has one definition.
 """
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from common.candles import utc_from_unix
 from common.errors import BadPriceData
-from common.exchanges import ARCHIVE
+from common.exchanges import ARCHIVE, is_archived
 from common.listings import ExchangeListing, source_kind
 from common.packing import ENCODING, pack, unpack
 from common.prices import LastMonth, Listing
@@ -60,7 +60,7 @@ class CoinDocument:
     def __post_init__(self) -> None:
         if len(self.history_times) != len(self.history_closes):
             raise BadPriceData("history times and closes differ in length")
-        if self.price_exchange == ARCHIVE:
+        if is_archived(self.price_exchange):
             raise BadPriceData("the archive never prices the last month")
         if not self.price_exchange:
             object.__setattr__(self, "price_exchange", self.exchange)
@@ -80,7 +80,10 @@ class CoinDocument:
         return replace(self, listing=listing)
 
     def listing_on(self, exchange: str) -> ExchangeListing | None:
-        """This coin's listing on one exchange (or the archive), if it has one."""
+        """This coin's listing on one exchange, if it has one; "archive" names the earliest archived one."""
+        if exchange == ARCHIVE:
+            archived = [x for x in self.listings if x.source == ARCHIVE]
+            return min(archived, key=lambda x: x.listing_date, default=None)
         return next((x for x in self.listings if x.exchange == exchange), None)
 
 

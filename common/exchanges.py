@@ -19,10 +19,20 @@ BASE_URLS: Mapping[str, str] = {
     "bitfinex": "https://api-pub.bitfinex.com",
     "binance": "https://data-api.binance.vision",
 }
-# Files shipped with Delos for the years before any live API (see archive/SOURCES.md).
+# Files shipped with Delos for the years before any live API (see archive/SOURCES.md): a listing read
+# from them has source "archive" and names the archived exchange (ARCHIVED_MARKETS) as its exchange.
 ARCHIVE = "archive"
+ARCHIVED_MARKETS: tuple[str, ...] = ("bitcoinmarket", "mtgox")
 # Every name a listing's `exchange` may carry.
-ALL_SOURCES: tuple[str, ...] = (ARCHIVE, *LIVE_EXCHANGES)
+ALL_SOURCES: tuple[str, ...] = (*ARCHIVED_MARKETS, *LIVE_EXCHANGES)
+# What a request may name to buy "as if at that exchange's listing": any source, or "archive" for the
+# earliest archived one.
+ASKABLE: tuple[str, ...] = (ARCHIVE, *ALL_SOURCES)
+
+
+def is_archived(name: str) -> bool:
+    """Whether `name` is the archive or one of its exchanges: history only, never a last month."""
+    return name == ARCHIVE or name in ARCHIVED_MARKETS
 
 # Quote currencies, most preferred first. USDT and USDC are taken at par with USD, and the
 # quote is carried into the answer, so a client can say so.

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from common.candles import Candle, CandleSeries, ValidCandles, complete, validated
 from common.errors import BadPriceData
-from common.exchanges import ARCHIVE
+from common.exchanges import ARCHIVE, is_archived
 from common.prices import Listing
 
 FRESH_WITHIN = timedelta(days=3)
@@ -81,7 +81,7 @@ def from_first_day(exchange: str, pair: str, quote: str, first: FirstDayFacts) -
 
 def source_kind(exchange: str) -> str:
     """ "archive" for the shipped files, "api" for a live exchange."""
-    return ARCHIVE if exchange == ARCHIVE else API
+    return ARCHIVE if is_archived(exchange) else API
 
 
 def rank(order: Sequence[str]) -> Mapping[str, int]:
@@ -135,7 +135,7 @@ def price_exchange(daily: Mapping[str, CandleSeries], order: Sequence[str], now:
     """The exchange the last month is read from (see the module docstring); BadPriceData if none can."""
     newest: tuple[datetime, str] | None = None
     for name in order:
-        if name == ARCHIVE or name not in daily:
+        if is_archived(name) or name not in daily:
             continue
         latest = latest_complete(daily[name], now)
         if latest is None:

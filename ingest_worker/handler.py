@@ -16,7 +16,7 @@ from common.errors import (
     StoreUnavailable,
     UnknownSymbol,
 )
-from common.exchanges import ARCHIVE
+from common.exchanges import is_archived
 from common.ports import CoinStore, Delivery, PriceSource, RefreshQueue, Verdict
 from ingest_worker.refresh import refresh_coin
 
@@ -137,7 +137,7 @@ class RefreshHandler:
         symbols: set[str] = set()
         answered = False
         for source in self.sources:
-            if source.name == ARCHIVE:
+            if is_archived(source.name):
                 continue  # the archive only adds history to coins an exchange lists
             try:
                 symbols.update(pair.symbol for pair in source.pairs())

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from common.candles import DAILY_MINUTES, CandleSeries, complete
 from common.document import CoinDocument, same_facts
 from common.errors import BadPriceData, ExchangeUnavailable, UnknownSymbol
-from common.exchanges import ARCHIVE
+from common.exchanges import is_archived
 from common.listings import ExchangeListing, from_first_day, traded
 from common.ports import CoinStore, Pair, PriceSource
 from common.sources import SourceAnswer, decide_document
@@ -122,7 +122,7 @@ def _prices(source: PriceSource, first: _First, since: datetime | None, now: dat
             series = (history, daily) if daily is not history else (history,)
         else:
             daily = _daily(source, pair, since)
-            if not complete(daily, now) and source.name != ARCHIVE:
+            if not complete(daily, now) and not is_archived(source.name):
                 daily = _daily(source, pair, None)  # quiet for a month: still answered, marked stale
             series = (daily,)
         return SourceAnswer(source.name, pair.name, first.listing, series=series, daily=daily)

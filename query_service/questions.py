@@ -6,7 +6,7 @@ import time
 
 from common.document import CoinDocument
 from common.errors import InvalidRequest, NotCached, NotReady
-from common.exchanges import ALL_SOURCES
+from common.exchanges import ASKABLE
 from common.listings import ExchangeListing
 from common.symbols import normalize_symbol
 from query_service.cache import CoinCache, PreparedCoin
@@ -36,8 +36,8 @@ def is_stale(cache: CoinCache, coin: PreparedCoin) -> bool:
 def listing_at(doc: CoinDocument, exchange: str) -> ExchangeListing:
     """The coin's listing on the exchange a request names; InvalidRequest / NotCached saying why not."""
     name = exchange.strip().lower()
-    if name not in ALL_SOURCES:
-        raise InvalidRequest(f"exchange must be one of {', '.join(ALL_SOURCES)}, got {exchange[:40]!r}")
+    if name not in ASKABLE:
+        raise InvalidRequest(f"exchange must be one of {', '.join(ASKABLE)}, got {exchange[:40]!r}")
     found = doc.listing_on(name)
     if found is None:
         listed = ", ".join(x.exchange for x in doc.listings) or "none known yet"

@@ -62,4 +62,4 @@ def test_a_provisional_listing_is_said_to_be_so() -> None:
 def test_exchange_takes_only_known_names() -> None:
     assert parser().parse_args(["ask", "BTC", "--invest", "1", "--exchange", "bitstamp"]).exchange == "bitstamp"
     with pytest.raises(SystemExit):
-        parser().parse_args(["ask", "BTC", "--invest", "1", "--exchange", "mtgox"])
+        parser().parse_args(["ask", "BTC", "--invest", "1", "--exchange", "gdax"])

@@ -19,11 +19,11 @@ from tests.unit.fakes import NOW, daily_candles
 
 DAY = timedelta(days=1)
 TODAY = NOW.replace(hour=0)
-ORDER = ALL_SOURCES  # archive, kraken, coinbase, bitstamp, bitfinex, binance
+ORDER = ALL_SOURCES  # bitcoinmarket, mtgox (archived), kraken, coinbase, bitstamp, bitfinex, binance
 
 
 def listing(exchange: str, day: datetime, price: float = 1.0, quote: str = "USD") -> ExchangeListing:
-    source = "archive" if exchange == "archive" else "api"
+    source = "archive" if exchange in ("bitcoinmarket", "mtgox") else "api"
     return ExchangeListing(exchange, f"{exchange}-pair", quote, source, day, price, 10.0)
 
 
@@ -34,10 +34,10 @@ def test_the_earliest_listing_wins() -> None:
 
 def test_a_tie_goes_to_the_archive_then_the_exchange_order() -> None:
     day = TODAY - 5 * DAY
-    tied = [listing("binance", day), listing("bitstamp", day), listing("archive", day)]
-    assert earliest(tied, ORDER).exchange == "archive"
+    tied = [listing("binance", day), listing("bitstamp", day), listing("mtgox", day)]
+    assert earliest(tied, ORDER).exchange == "mtgox"
     assert earliest(tied[:2], ORDER).exchange == "bitstamp"
-    assert earliest(tied[:2], ("archive", "binance", "bitstamp")).exchange == "binance"
+    assert earliest(tied[:2], ("mtgox", "binance", "bitstamp")).exchange == "binance"
 
 
 def test_no_listing_anywhere_is_bad_price_data() -> None:
@@ -129,9 +129,10 @@ def test_spliced_keeps_past_days_and_takes_new_ones() -> None:
 
 
 def test_preference_is_price_exchange_then_listing_exchange_then_order() -> None:
-    assert preference("coinbase", "archive", ORDER) == (
+    assert preference("coinbase", "mtgox", ORDER) == (
         "coinbase",
-        "archive",
+        "mtgox",
+        "bitcoinmarket",
         "kraken",
         "bitstamp",
         "bitfinex",

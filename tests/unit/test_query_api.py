@@ -145,7 +145,7 @@ def test_an_old_document_is_answered_but_marked_stale(call: Call) -> None:
         ({"symbol": "BTC", "investment_usd": 10, "lambo_price_usd": 0}, grpc.StatusCode.INVALID_ARGUMENT, "lambo"),
         ({"symbol": "BTC", "investment_usd": 10, "sell": 42}, grpc.StatusCode.INVALID_ARGUMENT, "sell"),
         ({"symbol": "DOGE", "investment_usd": 10}, grpc.StatusCode.NOT_FOUND, "delos publish DOGE"),
-        ({"symbol": "BTC", "investment_usd": 10, "exchange": "mtgox"}, grpc.StatusCode.INVALID_ARGUMENT, "exchange"),
+        ({"symbol": "BTC", "investment_usd": 10, "exchange": "gdax"}, grpc.StatusCode.INVALID_ARGUMENT, "exchange"),
         ({"symbol": "BTC", "investment_usd": 10, "exchange": "binance"}, grpc.StatusCode.NOT_FOUND, "no listing on"),
     ],
 )
