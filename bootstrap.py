@@ -8,6 +8,7 @@ without loading them.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,11 +24,10 @@ Sleep = Callable[[float], None]
 
 
 def configure_logging(settings: Settings) -> None:
-    """One-line, timestamped logs on stderr (Cloud Run collects them)."""
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Logs on stderr: JSON for Cloud Logging, or one readable line each on a terminal (DELOS_LOG_FORMAT)."""
+    from backends.cloud_logging import log_handler
+
+    logging.basicConfig(level=settings.log_level, handlers=[log_handler(settings.log_format, sys.stderr)])
     # One line per HTTP request is noise; retries and failures are logged by the adapter.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 

@@ -17,6 +17,8 @@ from common.symbols import normalize_symbol
 
 DEFAULT_COINS = ("BTC", "ETH", "XRP", "LTC", "BCH", "ADA", "SOL", "DOT", "DOGE", "LINK", "XLM", "ATOM")
 BACKENDS = ("embedded", "gcp")
+# "auto": JSON for Cloud Logging unless the log stream is a terminal.
+LOG_FORMATS = ("auto", "json", "text")
 
 
 class SettingsError(ValueError):
@@ -46,6 +48,7 @@ class Settings:
     max_outstanding: int = 2
     poll_interval_s: float = 0.5
     log_level: str = "INFO"
+    log_format: str = "auto"
     query_processes: int = 1
 
     @classmethod
@@ -77,6 +80,7 @@ class Settings:
             max_outstanding=int(_number(env, "DELOS_MAX_OUTSTANDING", cls.max_outstanding, minimum=1)),
             poll_interval_s=_number(env, "DELOS_POLL_INTERVAL", cls.poll_interval_s, minimum=0.05),
             log_level=env.get("DELOS_LOG_LEVEL", cls.log_level).upper(),
+            log_format=_choice(env, "DELOS_LOG_FORMAT", LOG_FORMATS),
             query_processes=int(_number(env, "DELOS_QUERY_PROCESSES", cls.query_processes, minimum=1, maximum=64)),
         )
 
@@ -92,6 +96,14 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float, m
     if not math.isfinite(value) or value < minimum or (maximum is not None and value > maximum):
         bound = f" and at most {maximum:g}" if maximum is not None else ""
         raise SettingsError(f"{name} must be at least {minimum:g}{bound}, got {raw!r}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default), case-insensitive."""
+    value = env.get(name, "").strip().lower() or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,16 @@ log = logging.getLogger(__name__)
 PERMANENT: tuple[type[DelosError], ...] = (UnknownSymbol, BadPriceData)
 # Failures worth a redelivery: the exchange or the store may be back later.
 TRANSIENT: tuple[type[DelosError], ...] = (ExchangeUnavailable, StoreUnavailable)
+
+# The `outcome` log field of one coin's refresh.
+REFRESHED = "refreshed"  # document saved (or already identical)
+FAILED = "failed"  # permanent failure, recorded on the coin; the message is acked
+RETRY = "retry"  # transient failure, recorded; the message is nacked and comes back
+IGNORED = "ignored"  # a symbol Delos does not know and the exchange does not list
+
+
+def _delivery_fields(delivery: Delivery) -> dict[str, object]:
+    return {"message_id": delivery.message_id, "delivery_attempt": delivery.delivery_attempt}
 
 
 @dataclass
@@ -53,6 +64,7 @@ class RefreshHandler:
                 delivery.message_id,
                 delivery.delivery_attempt,
                 exc,
+                extra={**_delivery_fields(delivery), "outcome": "invalid_message"},
             )
             return Verdict.ACK
         if request.all and self.fan_out_queue is not None:
@@ -60,11 +72,29 @@ class RefreshHandler:
         symbols = self.coins if request.all else request.symbols
         retry = False
         for symbol in symbols:
-            retry |= not self.refresh(symbol, request.force)
+            started = time.perf_counter()
+            outcome = self._refresh(symbol, request.force)
+            retry |= outcome == RETRY
+            log.info(
+                "refresh of %s: %s",
+                symbol,
+                outcome,
+                extra={
+                    **_delivery_fields(delivery),
+                    "symbol": symbol,
+                    "exchange": self.exchange,
+                    "outcome": outcome,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
         return Verdict.NACK if retry else Verdict.ACK
 
     def refresh(self, symbol: str, force: bool) -> bool:
         """Refresh one coin; False when the failure is transient and the message should come back."""
+        return self._refresh(symbol, force) != RETRY
+
+    def _refresh(self, symbol: str, force: bool) -> str:
+        """Refresh one coin and name the outcome (one of OUTCOMES)."""
         try:
             refresh_coin(
                 symbol,
@@ -75,32 +105,33 @@ class RefreshHandler:
                 force=force,
                 sample_data=self.sample_data,
             )
-            return True
+            return REFRESHED
         except UnknownSymbol as exc:
             # Only coins Delos knows get a failure record: junk symbols must not grow the store.
             if self.store.get(symbol) is not None:
                 self._mark_failed(symbol, exc)
-            else:
-                log.warning("ignoring %s: %s", symbol, exc)
-            return True
+                return FAILED
+            log.warning("ignoring %s: %s", symbol, exc, extra={"symbol": symbol, "exchange": self.exchange})
+            return IGNORED
         except PERMANENT as exc:
             self._mark_failed(symbol, exc)
-            return True
+            return FAILED
         except TRANSIENT as exc:
             self._mark_failed(symbol, exc)
-            return False
+            return RETRY
         except Exception as exc:  # a bug must not kill the worker; redelivery then dead-lettering bound it
-            log.exception("unexpected error refreshing %s", symbol)
+            log.exception("unexpected error refreshing %s", symbol, extra={"symbol": symbol, "exchange": self.exchange})
             self._mark_failed(symbol, exc)
-            return False
+            return RETRY
 
     def _mark_failed(self, symbol: str, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"
-        log.warning("refresh of %s failed: %s", symbol, reason)
+        fields = {"symbol": symbol, "exchange": self.exchange}
+        log.warning("refresh of %s failed: %s", symbol, reason, extra=fields)
         try:
             self.store.record_failure(symbol, reason[:500], self.clock())
         except DelosError as store_exc:
-            log.warning("could not record the failure of %s: %s", symbol, store_exc)
+            log.warning("could not record the failure of %s: %s", symbol, store_exc, extra=fields)
 
     def _fan_out(self, force: bool) -> Verdict:
         queue = self.fan_out_queue
@@ -118,5 +149,7 @@ class RefreshHandler:
         except Exception:  # redelivery repeats the fan-out; per-coin refreshes are idempotent
             log.exception("fan-out interrupted; the message will be redelivered")
             return Verdict.NACK
-        log.info("fanned out a refresh of %d coins", len(pairs))
+        log.info(
+            "fanned out a refresh of %d coins", len(pairs), extra={"exchange": self.exchange, "outcome": "fanned_out"}
+        )
         return Verdict.ACK

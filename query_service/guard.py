@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -64,15 +65,35 @@ def _serialize(message: Message) -> bytes:
 def _guarded(method: Handler, rpc: str, request_name: str) -> Handler:
     @functools.wraps(method)
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        if request is UNPARSABLE:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the request is not a valid {request_name} message")
+        started = time.perf_counter()
+        status = grpc.StatusCode.OK
         try:
+            if request is UNPARSABLE:
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT, f"the request is not a valid {request_name} message"
+                )
             return await method(request, context)
         except grpc.aio.AbortError:  # the handler chose its status already
+            status = context.code() or grpc.StatusCode.UNKNOWN
             raise
         except Exception:
-            log.exception("unexpected error in %s", rpc)
+            status = grpc.StatusCode.INTERNAL
+            log.exception("unexpected error in %s", rpc, extra={"rpc": rpc, "status": status.name})
             await context.abort(grpc.StatusCode.INTERNAL, GENERIC_MESSAGE)
             raise  # unreachable: abort raises
+        finally:
+            _log_call(rpc, status, started)
 
     return call
+
+
+def _log_call(rpc: str, status: grpc.StatusCode, started: float) -> None:
+    """One line per answered RPC: DEBUG when OK (Cloud Run logs requests already), INFO otherwise.
+
+    Only the method, the status and the time: never the request, which holds investment amounts.
+    """
+    level = logging.DEBUG if status is grpc.StatusCode.OK else logging.INFO
+    if log.isEnabledFor(level):
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        fields = {"rpc": rpc, "status": status.name, "duration_ms": duration_ms}
+        log.log(level, "%s %s in %.2f ms", rpc, status.name, duration_ms, extra=fields)
