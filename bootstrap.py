@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from common.settings import Settings
 
 if TYPE_CHECKING:
-    from common.ports import CoinFeed, CoinStore, DocumentStore, PriceSource, RefreshQueue
+    from common.ports import CoinFeed, CoinStore, DocumentStore, PriceSource, RefreshQueue, StatusReader
 
 
 Sleep = Callable[[float], None]
@@ -49,6 +49,11 @@ def coin_store(settings: Settings) -> CoinStore:
 
 def coin_feed(settings: Settings) -> CoinFeed:
     """The query service's view of the documents for the configured backend."""
+    return _store(settings)
+
+
+def status_reader(settings: Settings) -> StatusReader:
+    """The store as operators read it (documents and failures), for the configured backend."""
     return _store(settings)
 
 

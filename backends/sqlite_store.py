@@ -16,6 +16,7 @@ from backends.keys import symbol_key
 from backends.sqlite_db import ThreadConnections, translated
 from backends.sqlite_watch import SQLiteWatcher, parse_row
 from common.document import CoinDocument, is_improvement, to_dict
+from common.status import RefreshFailure
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS coins (
@@ -102,6 +103,18 @@ class SQLiteCoinStore:
                 .fetchone()
             )
         return None if row is None else (str(row[0]), datetime.fromtimestamp(row[1], tz=UTC))
+
+    def failures(self) -> list[RefreshFailure]:
+        """Every coin whose last refresh failed, by symbol (for operators)."""
+        with translated(f"cannot read {self.path}"):
+            rows = (
+                self._db.get()
+                .execute("SELECT symbol, reason, at FROM refresh_status WHERE ok = 0 ORDER BY symbol")
+                .fetchall()
+            )
+        return [
+            RefreshFailure(str(symbol), str(reason), datetime.fromtimestamp(at, tz=UTC)) for symbol, reason, at in rows
+        ]
 
     def load_all(self) -> list[CoinDocument]:
         """Every readable document (corrupt rows are logged and skipped).

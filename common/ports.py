@@ -16,6 +16,7 @@ from typing import Protocol
 
 from common.candles import CandleSeries
 from common.document import CoinDocument
+from common.status import RefreshFailure
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,5 +147,15 @@ class RefreshQueue(Protocol):
         ...
 
 
-class DocumentStore(CoinStore, CoinFeed, Protocol):
+class StatusReader(Protocol):
+    """What operators read of the store (`delos status`, `publish --wait`): never the query service's cache."""
+
+    def load_all(self) -> list[CoinDocument]: ...
+
+    def failures(self) -> list[RefreshFailure]:
+        """Every coin whose last refresh failed (no save succeeded since), by symbol."""
+        ...
+
+
+class DocumentStore(CoinStore, CoinFeed, StatusReader, Protocol):
     """A store that serves both sides: every adapter of Delos's documents is one."""

@@ -12,6 +12,7 @@ import pytest
 from backends.sqlite_store import SQLiteCoinStore
 from common.document import CoinDocument
 from common.errors import InvalidRequest
+from common.status import RefreshFailure
 from tests.emulators import PROJECT
 from tests.factories import AS_OF, make_document, unique_name
 
@@ -112,6 +113,24 @@ def test_a_failure_of_an_uncached_coin_creates_no_document(store: Any) -> None:
     store.record_failure("ETH", "unknown symbol", AS_OF)
     assert store.get("ETH") is None
     assert store.load_all() == []
+
+
+def test_failures_lists_every_coin_whose_last_refresh_failed_by_symbol(store: Any) -> None:
+    store.save_if_better(make_document("BTC"))
+    store.save_if_better(make_document("ADA"))
+    at = AS_OF + timedelta(days=1)
+    store.record_failure("SOL", "UnknownSymbol: no USD pair", at)  # never refreshed
+    store.record_failure("BTC", "ExchangeUnavailable: HTTP 503", at)
+    store.record_failure("ADA", "ExchangeUnavailable: timeout", at)
+    store.save_if_better(make_document("ADA", as_of=AS_OF + timedelta(days=2)))  # recovered
+    assert store.failures() == [
+        RefreshFailure("BTC", "ExchangeUnavailable: HTTP 503", at),
+        RefreshFailure("SOL", "UnknownSymbol: no USD pair", at),
+    ]
+
+
+def test_no_failures_on_an_empty_store(store: Any) -> None:
+    assert store.failures() == []
 
 
 @pytest.mark.parametrize("bad", BAD_SYMBOLS, ids=["dotdot", "slash", "nul", "unicode", "lowercase", "1MB"])
