@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING
 from common.settings import Settings
 
 if TYPE_CHECKING:
-    from common.ports import CoinFeed, CoinStore, DocumentStore, PriceSource, RefreshQueue, StatusReader
+    from common.ports import (
+        CoinFeed,
+        CoinStore,
+        DeadLetterBox,
+        DocumentStore,
+        PriceSource,
+        RefreshQueue,
+        StatusReader,
+    )
 
 
 Sleep = Callable[[float], None]
@@ -87,6 +95,19 @@ def refresh_queue(settings: Settings) -> RefreshQueue:
     return SQLiteRefreshQueue(
         queue_path(settings), max_outstanding=settings.max_outstanding, ack_deadline_s=settings.ack_deadline_s
     )
+
+
+def dead_letter_box(settings: Settings) -> DeadLetterBox:
+    """Where dead-lettered refresh messages wait: the dead-letter subscription, or the embedded queue's table."""
+    if settings.backend == "gcp":
+        from backends.pubsub_dead_letters import PubSubDeadLetters
+
+        if settings.project is None:  # Settings.from_env refuses gcp mode without it
+            raise ValueError("gcp mode needs GOOGLE_CLOUD_PROJECT")
+        return PubSubDeadLetters(settings.project, settings.dead_letter_subscription)
+    from backends.sqlite_dead_letters import SQLiteDeadLetters
+
+    return SQLiteDeadLetters(queue_path(settings))
 
 
 def price_source(settings: Settings, base_url: str | None = None, sleep: Sleep = time.sleep) -> PriceSource:

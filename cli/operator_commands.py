@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from cli.dead_letters import DEFAULT_LIMIT
 from common.settings import Settings
 
 
@@ -16,6 +17,9 @@ def add_to(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "status", help="every coin's freshness and last failure; exit 1 if any is stale or failing"
     )
     status.add_argument("--json", action="store_true", help="print the rows and the summary as JSON")
+    dead = commands.add_parser("dead-letters", help="list refresh messages that failed every attempt; --replay them")
+    dead.add_argument("--replay", action="store_true", help="republish them to the refresh topic, then remove them")
+    dead.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT, metavar="N", help="at most N (default 100)")
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int | None:
@@ -27,4 +31,22 @@ def run(settings: Settings, args: argparse.Namespace) -> int | None:
         from cli.status import status
 
         return status(lambda: bootstrap.status_reader(settings), datetime.now(UTC), args.json)
+    if args.command == "dead-letters":
+        import bootstrap
+        from cli.dead_letters import dead_letters
+
+        return dead_letters(
+            lambda: bootstrap.dead_letter_box(settings),
+            lambda: bootstrap.status_reader(settings).failures(),
+            lambda: bootstrap.refresh_queue(settings),
+            limit=args.limit,
+            replay=args.replay,
+        )
     return None
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value

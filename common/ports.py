@@ -159,3 +159,35 @@ class StatusReader(Protocol):
 
 class DocumentStore(CoinStore, CoinFeed, StatusReader, Protocol):
     """A store that serves both sides: every adapter of Delos's documents is one."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A refresh message that failed every delivery attempt, as the dead-letter queue holds it.
+
+    `handle` is what acknowledge() needs (the embedded row id, or Pub/Sub's ack id); `dead_at` is
+    when it was dead-lettered, where the queue knows it.
+    """
+
+    message_id: str
+    body: bytes
+    attributes: Mapping[str, str]
+    delivery_attempts: int
+    dead_at: datetime | None
+    handle: str
+
+
+class DeadLetterBox(Protocol):
+    """Where dead-lettered refresh messages wait for an operator (`delos dead-letters`)."""
+
+    def peek(self, limit: int) -> list[DeadLetter]:
+        """Up to `limit` dead letters, oldest first, left in place (held until release() or acknowledge())."""
+        ...
+
+    def acknowledge(self, letter: DeadLetter) -> None:
+        """Remove `letter` for good: call only once it has been republished."""
+        ...
+
+    def release(self) -> None:
+        """Give back every peeked letter not acknowledged, so the next reader sees it at once."""
+        ...

@@ -45,6 +45,7 @@ class Settings:
     project: str | None = None
     topic: str = "delos-refresh"
     subscription: str = "delos-ingest"
+    dead_letter_subscription: str = "delos-refresh-dead-inspect"
     max_outstanding: int = 2
     poll_interval_s: float = 0.5
     log_level: str = "INFO"
@@ -77,6 +78,7 @@ class Settings:
             project=project,
             topic=env.get("DELOS_TOPIC", cls.topic),
             subscription=env.get("DELOS_SUBSCRIPTION", cls.subscription),
+            dead_letter_subscription=env.get("DELOS_DEAD_LETTER_SUBSCRIPTION", cls.dead_letter_subscription),
             max_outstanding=int(_number(env, "DELOS_MAX_OUTSTANDING", cls.max_outstanding, minimum=1)),
             poll_interval_s=_number(env, "DELOS_POLL_INTERVAL", cls.poll_interval_s, minimum=0.05),
             log_level=env.get("DELOS_LOG_LEVEL", cls.log_level).upper(),

@@ -10,9 +10,9 @@ resource "google_monitoring_alert_policy" "dead_letters" {
     mime_type = "text/markdown"
     content   = <<-EOT
       A refresh message failed ${local.ingest_max_delivery_attempts} delivery attempts on `delos-ingest` and was moved to
-      `delos-refresh-dead`. Its coins were not refreshed. Read it with
-      `gcloud pubsub subscriptions pull delos-refresh-dead-inspect --limit=10` (add `--auto-ack` once handled),
-      check the worker logs for the cause, then republish the body to `delos-refresh`.
+      `delos-refresh-dead`. Its coins were not refreshed. `delos dead-letters` lists it with its coins' last
+      errors; check the worker logs for the cause, then `delos dead-letters --replay` republishes it to
+      `delos-refresh` and acks it (docs/deploy.md, "Read and replay dead-lettered messages").
     EOT
   }
 

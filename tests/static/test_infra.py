@@ -229,6 +229,23 @@ def test_runtime_service_accounts_hold_exactly_their_roles(infra: Infra) -> None
     assert grants_to(infra, "scheduler") == {("roles/pubsub.publisher", "google_pubsub_topic.refresh")}
 
 
+def test_operators_read_the_store_replay_dead_letters_and_publish_refreshes_only(infra: Infra) -> None:
+    operator_grants = [
+        body for _, _, body in infra.all_resources() if "var.operator_members" in body.get("for_each", "")
+    ]
+    assert all(body["member"] == "${each.value}" for body in operator_grants)
+    targets = {
+        ("project" if "project" in body else infra.ref(body.get("subscription") or body.get("topic")), body["role"])
+        for body in operator_grants
+    }
+    assert targets == {
+        ("project", "roles/datastore.viewer"),
+        ("google_pubsub_subscription.dead_letter_inspect", "roles/pubsub.subscriber"),
+        ("google_pubsub_topic.refresh", "roles/pubsub.publisher"),
+    }
+    assert len(operator_grants) == 3
+
+
 def test_deployer_can_push_deploy_and_act_as_the_runtime_accounts_only(infra: Infra) -> None:
     assert grants_to(infra, "deployer") == {
         ("roles/artifactregistry.writer", "google_artifact_registry_repository.images"),
