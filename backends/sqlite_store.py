@@ -16,7 +16,7 @@ from backends.keys import symbol_key
 from backends.sqlite_db import ThreadConnections, translated
 from backends.sqlite_watch import SQLiteWatcher, parse_row
 from common.document import CoinDocument, is_improvement, to_dict
-from common.status import RefreshFailure
+from common.status import RefreshFailure, RefreshOutcome
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS coins (
@@ -114,6 +114,24 @@ class SQLiteCoinStore:
             )
         return [
             RefreshFailure(str(symbol), str(reason), datetime.fromtimestamp(at, tz=UTC)) for symbol, reason, at in rows
+        ]
+
+    def outcomes_since(self, since: datetime) -> list[RefreshOutcome]:
+        """Each coin's latest refresh outcome recorded at or after `since` (whole seconds), oldest first."""
+        with translated(f"cannot read {self.path}"):
+            rows = (
+                self._db.get()
+                .execute(
+                    "SELECT symbol, ok, reason, at FROM refresh_status WHERE at >= ? ORDER BY at, symbol",
+                    (int(since.timestamp()),),
+                )
+                .fetchall()
+            )
+        return [
+            RefreshOutcome(
+                str(symbol), bool(ok), None if reason is None else str(reason), datetime.fromtimestamp(at, UTC)
+            )
+            for symbol, ok, reason, at in rows
         ]
 
     def load_all(self) -> list[CoinDocument]:

@@ -17,6 +17,9 @@ def add_to(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "status", help="every coin's freshness and last failure; exit 1 if any is stale or failing"
     )
     status.add_argument("--json", action="store_true", help="print the rows and the summary as JSON")
+    publish = commands.choices["publish"]
+    publish.add_argument("--wait", action="store_true", help="follow the store until every coin refreshed or failed")
+    publish.add_argument("--timeout", type=_positive_seconds, default=900.0, metavar="SECONDS", help="with --wait")
     dead = commands.add_parser("dead-letters", help="list refresh messages that failed every attempt; --replay them")
     dead.add_argument("--replay", action="store_true", help="republish them to the refresh topic, then remove them")
     dead.add_argument("--limit", type=_positive, default=DEFAULT_LIMIT, metavar="N", help="at most N (default 100)")
@@ -42,7 +45,18 @@ def run(settings: Settings, args: argparse.Namespace) -> int | None:
             limit=args.limit,
             replay=args.replay,
         )
+    if args.command == "publish" and args.wait:
+        from cli.publish_wait import publish_with_wait
+
+        return publish_with_wait(settings, args.symbols, args.all, args.force, args.timeout)
     return None
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
 
 
 def _positive(text: str) -> int:

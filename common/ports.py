@@ -16,7 +16,7 @@ from typing import Protocol
 
 from common.candles import CandleSeries
 from common.document import CoinDocument
-from common.status import RefreshFailure
+from common.status import RefreshFailure, RefreshOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +154,13 @@ class StatusReader(Protocol):
 
     def failures(self) -> list[RefreshFailure]:
         """Every coin whose last refresh failed (no save succeeded since), by symbol."""
+        ...
+
+    def outcomes_since(self, since: datetime) -> list[RefreshOutcome]:
+        """Each coin's latest refresh outcome if recorded at or after `since` (whole seconds), oldest first.
+
+        Reads only what changed since then, so `publish --wait` can poll a thousand coins cheaply.
+        """
         ...
 
 

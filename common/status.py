@@ -6,7 +6,7 @@ has a document or a recorded failure, so a coin that never refreshed still shows
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +21,45 @@ class RefreshFailure:
     symbol: str
     reason: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshOutcome:
+    """The latest recorded refresh of `symbol`: saved (`ok`) or failed for `reason`, at `at`."""
+
+    symbol: str
+    ok: bool
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WaitProgress:
+    """How far a published refresh has got: each requested coin is refreshed, failed or still pending."""
+
+    total: int
+    refreshed: frozenset[str]
+    failed: tuple[RefreshOutcome, ...]  # by symbol
+    pending: frozenset[str]
+
+    @property
+    def settled(self) -> int:
+        return self.total - len(self.pending)
+
+
+def wait_progress(symbols: Iterable[str], latest: Mapping[str, RefreshOutcome]) -> WaitProgress:
+    """Progress of `symbols` given each coin's latest outcome since the publish (absent: still pending).
+
+    A coin that failed and then saved counts as refreshed: only its latest outcome matters.
+    """
+    wanted = frozenset(symbols)
+    seen = {symbol: latest[symbol] for symbol in wanted if symbol in latest}
+    return WaitProgress(
+        total=len(wanted),
+        refreshed=frozenset(s for s, outcome in seen.items() if outcome.ok),
+        failed=tuple(sorted((o for o in seen.values() if not o.ok), key=lambda outcome: outcome.symbol)),
+        pending=wanted - seen.keys(),
+    )
 
 
 @dataclass(frozen=True, slots=True)

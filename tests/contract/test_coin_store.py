@@ -12,7 +12,7 @@ import pytest
 from backends.sqlite_store import SQLiteCoinStore
 from common.document import CoinDocument
 from common.errors import InvalidRequest
-from common.status import RefreshFailure
+from common.status import RefreshFailure, RefreshOutcome
 from tests.emulators import PROJECT
 from tests.factories import AS_OF, make_document, unique_name
 
@@ -127,6 +127,21 @@ def test_failures_lists_every_coin_whose_last_refresh_failed_by_symbol(store: An
         RefreshFailure("BTC", "ExchangeUnavailable: HTTP 503", at),
         RefreshFailure("SOL", "UnknownSymbol: no USD pair", at),
     ]
+
+
+def test_outcomes_since_hold_each_coins_latest_save_or_failure_from_then_on(store: Any) -> None:
+    before = AS_OF + timedelta(hours=1)  # make_document's computed_at
+    store.save_if_better(make_document("ADA"))  # before `since`: left out
+    since = AS_OF + timedelta(hours=2)
+    store.save_if_better(make_document("BTC", as_of=AS_OF + timedelta(hours=2)))  # computed at since + 1 h
+    store.record_failure("ETH", "ExchangeUnavailable: HTTP 503", since)
+    outcomes = store.outcomes_since(since)
+    assert outcomes == [
+        RefreshOutcome("ETH", False, "ExchangeUnavailable: HTTP 503", since),
+        RefreshOutcome("BTC", True, None, since + timedelta(hours=1)),
+    ]
+    assert store.outcomes_since(since + timedelta(hours=2)) == []
+    assert {outcome.symbol for outcome in store.outcomes_since(before)} == {"ADA", "BTC", "ETH"}
 
 
 def test_no_failures_on_an_empty_store(store: Any) -> None:
