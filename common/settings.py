@@ -19,6 +19,8 @@ DEFAULT_COINS = ("BTC", "ETH", "XRP", "LTC", "BCH", "ADA", "SOL", "DOT", "DOGE",
 BACKENDS = ("embedded", "gcp")
 # "auto": JSON for Cloud Logging unless the log stream is a terminal.
 LOG_FORMATS = ("auto", "json", "text")
+# Where metrics go (backends/metrics.py); the first is the default.
+METRICS_MODES = ("off", "log", "gcp")
 
 
 class SettingsError(ValueError):
@@ -50,6 +52,7 @@ class Settings:
     poll_interval_s: float = 0.5
     log_level: str = "INFO"
     log_format: str = "auto"
+    metrics: str = "off"
     query_processes: int = 1
 
     @classmethod
@@ -83,6 +86,7 @@ class Settings:
             poll_interval_s=_number(env, "DELOS_POLL_INTERVAL", cls.poll_interval_s, minimum=0.05),
             log_level=env.get("DELOS_LOG_LEVEL", cls.log_level).upper(),
             log_format=_choice(env, "DELOS_LOG_FORMAT", LOG_FORMATS),
+            metrics=_choice(env, "DELOS_METRICS", METRICS_MODES),
             query_processes=int(_number(env, "DELOS_QUERY_PROCESSES", cls.query_processes, minimum=1, maximum=64)),
         )
 

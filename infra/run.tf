@@ -64,6 +64,11 @@ resource "google_cloud_run_v2_service" "query" {
         name  = "DELOS_COINS"
         value = join(",", var.coins)
       }
+      # Metrics as log entries; infra/monitoring.tf's log-based metrics and alerts read them.
+      env {
+        name  = "DELOS_METRICS"
+        value = "gcp"
+      }
 
       resources {
         limits = {
@@ -192,6 +197,10 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
       env {
         name  = "DELOS_MAX_OUTSTANDING"
         value = tostring(var.worker_max_outstanding)
+      }
+      env {
+        name  = "DELOS_METRICS"
+        value = "gcp"
       }
 
       resources {

@@ -88,6 +88,18 @@ variable "operator_members" {
   default     = []
 }
 
+variable "refresh_failure_threshold" {
+  description = "Failed coin refreshes on one exchange within 15 minutes that open an alert."
+  type        = number
+  default     = 5
+}
+
+variable "query_error_threshold" {
+  description = "Server-side query service errors (INTERNAL, UNAVAILABLE, ...) within 5 minutes that open an alert."
+  type        = number
+  default     = 5
+}
+
 variable "notification_channels" {
   description = "Cloud Monitoring notification channel ids for the alerts (optional; alerts still show in the console without them)."
   type        = list(string)

@@ -11,7 +11,7 @@
 #   run.tf         query service (Cloud Run service, HTTP/2) and ingest worker (Cloud Run worker pool)
 #   iam.tf         one service account per component, least privilege, no keys
 #   wif.tf         Workload Identity Federation for GitHub Actions and the deployer account
-#   monitoring.tf  dead-letter and backlog alerts
+#   monitoring.tf  dead-letter, backlog, refresh-failure, stale-coin and query-error alerts; log-based metrics
 #   outputs.tf     values the operator copies into GitHub repository variables
 #
 # docs/deploy.md walks through the first apply.

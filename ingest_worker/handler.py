@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from opentelemetry import metrics
+
 from common import messages
 from common.errors import (
     BadPriceData,
@@ -21,6 +23,10 @@ from common.ports import CoinStore, Delivery, PriceSource, RefreshQueue, Verdict
 from ingest_worker.refresh import refresh_coin
 
 log = logging.getLogger(__name__)
+# No-ops unless DELOS_METRICS installed a meter provider (backends/metrics.py).
+_meter = metrics.get_meter("delos.ingest_worker")
+REFRESHES = _meter.create_counter("delos.refreshes", unit="{refresh}", description="coin refreshes by outcome")
+REFRESH_DURATION = _meter.create_histogram("delos.refresh.duration", unit="ms", description="one coin's refresh")
 
 # Failures that will not go away by retrying the same message: the coin is marked failed.
 PERMANENT: tuple[type[DelosError], ...] = (UnknownSymbol, BadPriceData)
@@ -75,6 +81,9 @@ class RefreshHandler:
             started = time.perf_counter()
             outcome = self._refresh(symbol, request.force)
             retry |= outcome == RETRY
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            REFRESHES.add(1, {"outcome": outcome, "exchange": self.exchange})
+            REFRESH_DURATION.record(duration_ms, {"exchange": self.exchange})
             log.info(
                 "refresh of %s: %s",
                 symbol,
@@ -84,7 +93,7 @@ class RefreshHandler:
                     "symbol": symbol,
                     "exchange": self.exchange,
                     "outcome": outcome,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "duration_ms": duration_ms,
                 },
             )
         return Verdict.NACK if retry else Verdict.ACK

@@ -19,8 +19,14 @@ import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
+from opentelemetry import metrics
 
 log = logging.getLogger(__name__)
+# Per-RPC latency by method and status (OpenTelemetry's rpc.server.duration); a no-op unless
+# DELOS_METRICS installed a meter provider (backends/metrics.py).
+RPC_DURATION = metrics.get_meter("delos.query_service").create_histogram(
+    "rpc.server.duration", unit="ms", description="time to answer one RPC"
+)
 
 GENERIC_MESSAGE = "internal error; it has been logged"
 
@@ -92,8 +98,9 @@ def _log_call(rpc: str, status: grpc.StatusCode, started: float) -> None:
 
     Only the method, the status and the time: never the request, which holds investment amounts.
     """
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    RPC_DURATION.record(duration_ms, {"rpc.method": rpc, "rpc.grpc.status_code": status.name})
     level = logging.DEBUG if status is grpc.StatusCode.OK else logging.INFO
     if log.isEnabledFor(level):
-        duration_ms = round((time.perf_counter() - started) * 1000, 2)
         fields = {"rpc": rpc, "status": status.name, "duration_ms": duration_ms}
         log.log(level, "%s %s in %.2f ms", rpc, status.name, duration_ms, extra=fields)

@@ -381,3 +381,47 @@ def test_deploy_reuses_existing_images_and_moves_traffic_to_the_checked_revision
 def test_terraform_state_and_variable_files_are_ignored_by_git(gitignore: str) -> None:
     ignored = set((REPO_ROOT / gitignore).read_text().split())
     assert {".terraform/", "*.tfstate", "*.tfstate.*", "*.tfvars"} <= ignored
+
+
+# --- Log-based metrics and their alerts ---------------------------------------------------------------
+
+
+def _alert_on(infra: Infra, metric_resource: str) -> dict[str, Any]:
+    """The one alert threshold whose filter reads the log-based metric `metric_resource`."""
+    reference = f"${{google_logging_metric.{metric_resource}.name}}"
+    matches = [threshold for text, threshold in _alert_filters(infra) if reference in text]
+    assert len(matches) == 1, f"expected one alert on {metric_resource}, found {len(matches)}"
+    return matches[0]
+
+
+def test_alert_on_refresh_failures_by_exchange(infra: Infra) -> None:
+    metric = infra.one("google_logging_metric", "refresh_failures")
+    assert 'jsonPayload.outcome=("failed" OR "retry")' in metric["filter"]
+    assert metric["label_extractors"]["exchange"] == "EXTRACT(jsonPayload.exchange)"
+    threshold = _alert_on(infra, "refresh_failures")
+    assert infra.block(threshold, "aggregations")["group_by_fields"] == ["metric.label.exchange"]
+    assert threshold["comparison"] == "COMPARISON_GT"
+
+
+def test_alert_on_any_coin_stale_for_more_than_two_days(infra: Infra) -> None:
+    metric = infra.one("google_logging_metric", "coins_stale")
+    assert metric["filter"] == 'jsonPayload.metric="delos.coins.stale"'
+    assert metric["value_extractor"] == "EXTRACT(jsonPayload.value)"
+    threshold = _alert_on(infra, "coins_stale")
+    assert threshold["comparison"] == "COMPARISON_GT" and 0 < threshold["threshold_value"] < 1
+
+
+def test_alert_on_query_service_errors(infra: Infra) -> None:
+    metric = infra.one("google_logging_metric", "query_errors")
+    assert "jsonPayload.rpc:*" in metric["filter"] and "jsonPayload.status=" in metric["filter"]
+    assert {"INTERNAL", "UNAVAILABLE"} <= set(infra.locals["query_error_statuses"])
+    assert not {"NOT_FOUND", "INVALID_ARGUMENT"} & set(infra.locals["query_error_statuses"])
+    assert _alert_on(infra, "query_errors")["comparison"] == "COMPARISON_GT"
+
+
+def test_both_services_export_metrics_as_log_entries(infra: Infra) -> None:
+    _, query = infra.find("google_cloud_run_v2_service", name="delos-query")
+    _, worker = infra.find("google_cloud_run_v2_worker_pool", name="delos-worker")
+    for resource in (query, worker):
+        (container,) = infra.blocks(infra.block(resource, "template"), "containers")
+        assert env_of(infra, container)["DELOS_METRICS"] == "gcp"
