@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from opentelemetry import metrics as otel_metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
@@ -54,7 +55,7 @@ def test_stale_gauges_count_coins_older_than_two_days_and_the_oldest_age(
     ages = [3600.0, STALE_ALERT_AFTER_S + 60, STALE_ALERT_AFTER_S + 7200]
 
     def record(meter: object) -> None:
-        monkeypatch.setattr(delos_metrics.metrics, "get_meter", lambda _name: meter)
+        monkeypatch.setattr(otel_metrics, "get_meter", lambda _name: meter)
         delos_metrics.observe_staleness(lambda: [NOW - age for age in ages], lambda: NOW)
 
     lines = {r.metric: r.value for r in exported(caplog, record)}  # type: ignore[attr-defined]

@@ -138,7 +138,11 @@ def test_progress_keeps_only_each_coins_latest_outcome() -> None:
     at = PUBLISHED
     latest = {"BTC": RefreshOutcome("BTC", True, None, at), "ETH": RefreshOutcome("ETH", False, "x", at)}
     progress = wait_progress(["BTC", "ETH", "SOL"], latest)
-    assert (progress.refreshed, [o.symbol for o in progress.failed], progress.pending) == ({"BTC"}, ["ETH"], {"SOL"})
+    assert (progress.refreshed, [o.symbol for o in progress.failed], progress.pending) == (
+        frozenset({"BTC"}),
+        ["ETH"],
+        frozenset({"SOL"}),
+    )
     assert progress.settled == 2 and progress.total == 3
 
 
