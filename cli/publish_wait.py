@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, TextIO
+from typing import TextIO
 
+from cli.progress import ProgressView, progress_view
 from common.errors import DelosError
 from common.ports import StatusReader
 from common.settings import Settings
@@ -26,18 +27,6 @@ EXIT_UNREADABLE = 3
 EXIT_TIMED_OUT = 4
 POLL_S = 1.0
 MAX_PENDING_SHOWN = 20
-
-
-class Publisher(Protocol):
-    def publish(self, body: bytes, attributes: Mapping[str, str] | None = None) -> str: ...
-
-
-class ProgressView(Protocol):
-    """Shows progress as it changes; close() ends the display."""
-
-    def update(self, progress: WaitProgress) -> None: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass
@@ -115,55 +104,6 @@ def report(progress: WaitProgress, out: TextIO) -> int:
         out.write(f"timed out waiting for {', '.join(shown)}{more}\n")
         return EXIT_TIMED_OUT
     return EXIT_FAILED if progress.failed else EXIT_REFRESHED
-
-
-class PlainLines:
-    """One line each time the counts change: for logs and pipes."""
-
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-        self._last: tuple[int, int] | None = None
-
-    def update(self, progress: WaitProgress) -> None:
-        counts = (len(progress.refreshed), len(progress.failed))
-        if counts != self._last:
-            self._last = counts
-            self.out.write(f"{progress.settled}/{progress.total} done: {counts[0]} refreshed, {counts[1]} failed\n")
-            self.out.flush()
-
-    def close(self) -> None:
-        """Nothing to tear down."""
-
-
-class ProgressBar:
-    """rich's progress bar, on a terminal."""
-
-    def __init__(self, total: int, out: TextIO) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self._progress = Progress(
-            TextColumn("refreshing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(),
-            console=Console(file=out),
-            transient=False,
-        )
-        self._task = self._progress.add_task("refresh", total=total, failed=0)
-        self._progress.start()
-
-    def update(self, progress: WaitProgress) -> None:
-        self._progress.update(self._task, completed=progress.settled, failed=len(progress.failed))
-
-    def close(self) -> None:
-        self._progress.stop()
-
-
-def progress_view(total: int, out: TextIO) -> ProgressView:
-    """A bar for a person at a terminal, plain lines for everything else."""
-    return ProgressBar(total, out) if out.isatty() else PlainLines(out)
 
 
 def publish_with_wait(settings: Settings, symbols: Sequence[str], every: bool, force: bool, timeout_s: float) -> int:

@@ -8,14 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from backends.sqlite_store import SQLiteCoinStore
+from cli.progress import PlainLines, ProgressBar, progress_view
 from cli.publish_wait import (
     EXIT_FAILED,
     EXIT_REFRESHED,
     EXIT_TIMED_OUT,
     EXIT_UNREADABLE,
-    PlainLines,
-    ProgressBar,
-    progress_view,
     publish_and_wait,
 )
 from common.errors import StoreUnavailable
