@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,18 +23,25 @@ if TYPE_CHECKING:
 
     from backends.archive import ArchivePriceSource
     from backends.exchange_http import RetryPolicy
-    from common.ports import CoinFeed, CoinStore, DocumentStore, PriceSource, RefreshQueue
+    from common.ports import (
+        CoinFeed,
+        CoinStore,
+        DeadLetterBox,
+        DocumentStore,
+        PriceSource,
+        RefreshQueue,
+        StatusReader,
+    )
 
 
 Sleep = Callable[[float], None]
 
 
 def configure_logging(settings: Settings) -> None:
-    """One-line, timestamped logs on stderr (Cloud Run collects them)."""
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Logs on stderr: JSON for Cloud Logging, or one readable line each on a terminal (DELOS_LOG_FORMAT)."""
+    from backends.cloud_logging import log_handler
+
+    logging.basicConfig(level=settings.log_level, handlers=[log_handler(settings.log_format, sys.stderr)])
     # One line per HTTP request is noise; retries and failures are logged by the adapter.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -55,6 +63,11 @@ def coin_store(settings: Settings) -> CoinStore:
 
 def coin_feed(settings: Settings) -> CoinFeed:
     """The query service's view of the documents for the configured backend."""
+    return _store(settings)
+
+
+def status_reader(settings: Settings) -> StatusReader:
+    """The store as operators read it (documents and failures), for the configured backend."""
     return _store(settings)
 
 
@@ -88,6 +101,19 @@ def refresh_queue(settings: Settings) -> RefreshQueue:
     return SQLiteRefreshQueue(
         queue_path(settings), max_outstanding=settings.max_outstanding, ack_deadline_s=settings.ack_deadline_s
     )
+
+
+def dead_letter_box(settings: Settings) -> DeadLetterBox:
+    """Where dead-lettered refresh messages wait: the dead-letter subscription, or the embedded queue's table."""
+    if settings.backend == "gcp":
+        from backends.pubsub_dead_letters import PubSubDeadLetters
+
+        if settings.project is None:  # Settings.from_env refuses gcp mode without it
+            raise ValueError("gcp mode needs GOOGLE_CLOUD_PROJECT")
+        return PubSubDeadLetters(settings.project, settings.dead_letter_subscription)
+    from backends.sqlite_dead_letters import SQLiteDeadLetters
+
+    return SQLiteDeadLetters(queue_path(settings))
 
 
 def price_sources(settings: Settings, sleep: Sleep = time.sleep) -> list[PriceSource]:

@@ -16,11 +16,13 @@ from typing import Any
 
 from google.api_core import exceptions
 from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from backends.firestore_watch import FirestoreWatcher, parse_snapshot
 from backends.keys import symbol_key
 from common.document import CoinDocument, is_improvement, to_dict
 from common.errors import StoreUnavailable
+from common.status import RefreshFailure, RefreshOutcome
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,30 @@ class FirestoreCoinStore:
         if not data or data.get("ok", True):
             return None
         return str(data["reason"]), data["at"]
+
+    def failures(self) -> list[RefreshFailure]:
+        """Every coin whose last refresh failed, by symbol (for operators)."""
+        query = self.status.where(filter=FieldFilter("ok", "==", False))
+        with translated("cannot read coin statuses"):
+            snapshots = list(query.stream(timeout=self.timeout_s))
+        found = [(snapshot.id, snapshot.to_dict() or {}) for snapshot in snapshots]
+        return sorted(
+            (RefreshFailure(key, str(data.get("reason")), data["at"]) for key, data in found if "at" in data),
+            key=lambda failure: failure.symbol,
+        )
+
+    def outcomes_since(self, since: datetime) -> list[RefreshOutcome]:
+        """Each coin's latest refresh outcome recorded at or after `since` (whole seconds), oldest first."""
+        floor = since.replace(microsecond=0)  # the same granularity as the embedded store
+        query = self.status.where(filter=FieldFilter("at", ">=", floor)).order_by("at")
+        with translated("cannot read coin statuses"):
+            snapshots = list(query.stream(timeout=self.timeout_s))
+        found = [(snapshot.id, snapshot.to_dict() or {}) for snapshot in snapshots]
+        return [
+            RefreshOutcome(key, bool(data.get("ok")), data.get("reason"), data["at"])
+            for key, data in found
+            if "at" in data
+        ]
 
     def load_all(self) -> list[CoinDocument]:
         """Every readable document (corrupt ones are logged and skipped)."""

@@ -139,6 +139,7 @@ def ensure_topic_and_subscription(
     *,
     dead_letter_topic: str | None = None,
     max_delivery_attempts: int = 5,
+    dead_letter_subscription: str | None = None,
 ) -> None:
     """Create the topic and subscription if missing: for the emulator and local use only (Terraform owns prod)."""
     publisher = PublisherClient()
@@ -163,6 +164,15 @@ def ensure_topic_and_subscription(
                 publisher.create_topic(request={"name": path}, timeout=ADMIN_TIMEOUT_S)
         with contextlib.suppress(exceptions.AlreadyExists):
             subscriber.create_subscription(request=request, timeout=ADMIN_TIMEOUT_S)
+        if dead_letter_topic is not None and dead_letter_subscription is not None:
+            # Where `delos dead-letters` reads (delos-refresh-dead-inspect in infra/pubsub.tf).
+            dead_request = {
+                "name": subscriber.subscription_path(project, dead_letter_subscription),
+                "topic": publisher.topic_path(project, dead_letter_topic),
+                "ack_deadline_seconds": ack_deadline_s,
+            }
+            with contextlib.suppress(exceptions.AlreadyExists):
+                subscriber.create_subscription(request=dead_request, timeout=ADMIN_TIMEOUT_S)
     finally:
         subscriber.close()
         publisher.stop()

@@ -16,6 +16,7 @@ from backends.keys import symbol_key
 from backends.sqlite_db import ThreadConnections, translated
 from backends.sqlite_watch import SQLiteWatcher, parse_row
 from common.document import CoinDocument, is_improvement, to_dict
+from common.status import RefreshFailure, RefreshOutcome
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS coins (
@@ -102,6 +103,36 @@ class SQLiteCoinStore:
                 .fetchone()
             )
         return None if row is None else (str(row[0]), datetime.fromtimestamp(row[1], tz=UTC))
+
+    def failures(self) -> list[RefreshFailure]:
+        """Every coin whose last refresh failed, by symbol (for operators)."""
+        with translated(f"cannot read {self.path}"):
+            rows = (
+                self._db.get()
+                .execute("SELECT symbol, reason, at FROM refresh_status WHERE ok = 0 ORDER BY symbol")
+                .fetchall()
+            )
+        return [
+            RefreshFailure(str(symbol), str(reason), datetime.fromtimestamp(at, tz=UTC)) for symbol, reason, at in rows
+        ]
+
+    def outcomes_since(self, since: datetime) -> list[RefreshOutcome]:
+        """Each coin's latest refresh outcome recorded at or after `since` (whole seconds), oldest first."""
+        with translated(f"cannot read {self.path}"):
+            rows = (
+                self._db.get()
+                .execute(
+                    "SELECT symbol, ok, reason, at FROM refresh_status WHERE at >= ? ORDER BY at, symbol",
+                    (int(since.timestamp()),),
+                )
+                .fetchall()
+            )
+        return [
+            RefreshOutcome(
+                str(symbol), bool(ok), None if reason is None else str(reason), datetime.fromtimestamp(at, UTC)
+            )
+            for symbol, ok, reason, at in rows
+        ]
 
     def load_all(self) -> list[CoinDocument]:
         """Every readable document (corrupt rows are logged and skipped).

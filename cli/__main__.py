@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from cli import operator_commands
 from common.exchanges import ASKABLE
 from common.settings import Settings, SettingsError
 
@@ -29,6 +30,7 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("--exchange", choices=ASKABLE, default=None, help="as if bought at this exchange's listing")
     ask.add_argument("--json", action="store_true", help="print the response in protobuf's JSON mapping")
     ask.add_argument("--target", default=None, metavar="HOST:PORT", help="default 127.0.0.1:$PORT")
+    operator_commands.add_to(commands)
     return root
 
 
@@ -58,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"delos: {exc}", file=sys.stderr)
         return 2
+    operated = operator_commands.run(settings, args)
+    if operated is not None:
+        return operated
     if args.command == "ask":
         from cli.ask import ask
 

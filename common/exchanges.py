@@ -34,6 +34,7 @@ def is_archived(name: str) -> bool:
     """Whether `name` is the archive or one of its exchanges: history only, never a last month."""
     return name == ARCHIVE or name in ARCHIVED_MARKETS
 
+
 # Quote currencies, most preferred first. USDT and USDC are taken at par with USD, and the
 # quote is carried into the answer, so a client can say so.
 QUOTES: tuple[str, ...] = ("USD", "USDT", "USDC")

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from common.candles import CandleSeries
 from common.document import CoinDocument
+from common.status import RefreshFailure, RefreshOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,5 +161,54 @@ class RefreshQueue(Protocol):
         ...
 
 
-class DocumentStore(CoinStore, CoinFeed, Protocol):
+class StatusReader(Protocol):
+    """What operators read of the store (`delos status`, `publish --wait`): never the query service's cache."""
+
+    def load_all(self) -> list[CoinDocument]: ...
+
+    def failures(self) -> list[RefreshFailure]:
+        """Every coin whose last refresh failed (no save succeeded since), by symbol."""
+        ...
+
+    def outcomes_since(self, since: datetime) -> list[RefreshOutcome]:
+        """Each coin's latest refresh outcome if recorded at or after `since` (whole seconds), oldest first.
+
+        Reads only what changed since then, so `publish --wait` can poll a thousand coins cheaply.
+        """
+        ...
+
+
+class DocumentStore(CoinStore, CoinFeed, StatusReader, Protocol):
     """A store that serves both sides: every adapter of Delos's documents is one."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A refresh message that failed every delivery attempt, as the dead-letter queue holds it.
+
+    `handle` is what acknowledge() needs (the embedded row id, or Pub/Sub's ack id); `dead_at` is
+    when it was dead-lettered, where the queue knows it.
+    """
+
+    message_id: str
+    body: bytes
+    attributes: Mapping[str, str]
+    delivery_attempts: int
+    dead_at: datetime | None
+    handle: str
+
+
+class DeadLetterBox(Protocol):
+    """Where dead-lettered refresh messages wait for an operator (`delos dead-letters`)."""
+
+    def peek(self, limit: int) -> list[DeadLetter]:
+        """Up to `limit` dead letters, oldest first, left in place (held until release() or acknowledge())."""
+        ...
+
+    def acknowledge(self, letter: DeadLetter) -> None:
+        """Remove `letter` for good: call only once it has been republished."""
+        ...
+
+    def release(self) -> None:
+        """Give back every peeked letter not acknowledged, so the next reader sees it at once."""
+        ...

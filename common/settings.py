@@ -22,6 +22,10 @@ BACKENDS = ("embedded", "gcp")
 # The archive shipped with Delos (archive/ at the repository root), found from the code rather
 # than the working directory, so every entry point and the container image agree on it.
 DEFAULT_ARCHIVE_DIR = Path(__file__).resolve().parent.parent / "archive"
+# "auto": JSON for Cloud Logging unless the log stream is a terminal.
+LOG_FORMATS = ("auto", "json", "text")
+# Where metrics go (backends/metrics.py); the first is the default.
+METRICS_MODES = ("off", "log", "gcp")
 
 
 class SettingsError(ValueError):
@@ -49,9 +53,12 @@ class Settings:
     project: str | None = None
     topic: str = "delos-refresh"
     subscription: str = "delos-ingest"
+    dead_letter_subscription: str = "delos-refresh-dead-inspect"
     max_outstanding: int = 2
     poll_interval_s: float = 0.5
     log_level: str = "INFO"
+    log_format: str = "auto"
+    metrics: str = "off"
     query_processes: int = 1
     archive_dir: Path | None = DEFAULT_ARCHIVE_DIR  # None: the archive is disabled
 
@@ -86,9 +93,12 @@ class Settings:
             project=project,
             topic=env.get("DELOS_TOPIC", cls.topic),
             subscription=env.get("DELOS_SUBSCRIPTION", cls.subscription),
+            dead_letter_subscription=env.get("DELOS_DEAD_LETTER_SUBSCRIPTION", cls.dead_letter_subscription),
             max_outstanding=int(_number(env, "DELOS_MAX_OUTSTANDING", cls.max_outstanding, minimum=1)),
             poll_interval_s=_number(env, "DELOS_POLL_INTERVAL", cls.poll_interval_s, minimum=0.05),
             log_level=env.get("DELOS_LOG_LEVEL", cls.log_level).upper(),
+            log_format=_choice(env, "DELOS_LOG_FORMAT", LOG_FORMATS),
+            metrics=_choice(env, "DELOS_METRICS", METRICS_MODES),
             query_processes=int(_number(env, "DELOS_QUERY_PROCESSES", cls.query_processes, minimum=1, maximum=64)),
             archive_dir=_archive_dir(env.get("DELOS_ARCHIVE_DIR")),
         )
@@ -141,6 +151,14 @@ def _base_url(env: Mapping[str, str], exchange: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
         raise SettingsError(f"{name} must be a scheme and host like https://example.com, got {raw!r}")
     return raw.rstrip("/")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default), case-insensitive."""
+    value = env.get(name, "").strip().lower() or choices[0]
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 def _coins(raw: str | None) -> tuple[str, ...]:

@@ -9,6 +9,9 @@
 #   delos-query      roles/datastore.viewer       project (read coins, snapshot listener)
 #   delos-scheduler  roles/pubsub.publisher       topic delos-refresh
 #   delos-deployer   see wif.tf
+#   operators        roles/datastore.viewer       project (delos status)
+#   (var.operator_   roles/pubsub.subscriber      subscription delos-refresh-dead-inspect (delos dead-letters)
+#    members)        roles/pubsub.publisher       topic delos-refresh              (publish, --replay)
 
 resource "google_service_account" "worker" {
   account_id   = "delos-worker"
@@ -59,4 +62,29 @@ resource "google_pubsub_topic_iam_member" "refresh_publisher_scheduler" {
   topic  = google_pubsub_topic.refresh.id
   role   = "roles/pubsub.publisher"
   member = google_service_account.scheduler.member
+}
+
+# --- operators (people, not workloads) ---------------------------------------------------------------
+resource "google_project_iam_member" "operators_datastore_viewer" {
+  for_each = toset(var.operator_members)
+
+  project = var.project_id
+  role    = "roles/datastore.viewer"
+  member  = each.value
+}
+
+resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber_operators" {
+  for_each = toset(var.operator_members)
+
+  subscription = google_pubsub_subscription.dead_letter_inspect.id
+  role         = "roles/pubsub.subscriber"
+  member       = each.value
+}
+
+resource "google_pubsub_topic_iam_member" "refresh_publisher_operators" {
+  for_each = toset(var.operator_members)
+
+  topic  = google_pubsub_topic.refresh.id
+  role   = "roles/pubsub.publisher"
+  member = each.value
 }

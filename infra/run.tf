@@ -64,6 +64,11 @@ resource "google_cloud_run_v2_service" "query" {
         name  = "DELOS_COINS"
         value = join(",", var.coins)
       }
+      # Metrics as log entries; infra/monitoring.tf's log-based metrics and alerts read them.
+      env {
+        name  = "DELOS_METRICS"
+        value = "gcp"
+      }
 
       resources {
         limits = {
@@ -75,11 +80,13 @@ resource "google_cloud_run_v2_service" "query" {
       }
 
       startup_probe {
-        # Up to 2 s x 30 = 60 s to load the coins collection and start serving.
+        # Up to 4 s x 60 = 240 s (Cloud Run's cap for a startup probe) to load the coins collection
+        # and start serving. On a first apply the revision can start while the database and the
+        # viewer grant are still propagating; health stays NOT_SERVING until the first read works.
         initial_delay_seconds = 0
-        period_seconds        = 2
-        timeout_seconds       = 1
-        failure_threshold     = 30
+        period_seconds        = 4
+        timeout_seconds       = 2
+        failure_threshold     = 60
         grpc {
           port = local.query_container_port
         }
@@ -113,7 +120,12 @@ resource "google_cloud_run_v2_service" "query" {
     ]
   }
 
-  depends_on = [google_project_service.apis, google_project_iam_member.query_datastore_viewer]
+  # The first revision reads Firestore before it reports SERVING: the database and the grant must exist.
+  depends_on = [
+    google_project_service.apis,
+    google_firestore_database.default,
+    google_project_iam_member.query_datastore_viewer,
+  ]
 }
 
 resource "google_cloud_run_v2_service_iam_member" "query_invokers" {
@@ -142,11 +154,12 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
   location = var.region
   labels   = local.labels
 
-  # Worker pools were a preview feature when this was written; BETA allows preview and GA features.
+  # BETA allows preview and GA features; ignored after creation (see lifecycle).
   launch_stage = "BETA"
 
+  # Manual scaling is the only mode a worker pool has. The provider's scaling_mode argument is left
+  # out on purpose: 7.0-7.17 report a permanent diff for it (versions.tf requires >= 7.18).
   scaling {
-    scaling_mode          = "MANUAL"
     manual_instance_count = 1
   }
 
@@ -185,6 +198,10 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
         name  = "DELOS_MAX_OUTSTANDING"
         value = tostring(var.worker_max_outstanding)
       }
+      env {
+        name  = "DELOS_METRICS"
+        value = "gcp"
+      }
 
       resources {
         limits = {
@@ -212,5 +229,6 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
     google_pubsub_subscription_iam_member.ingest_subscriber_worker,
     google_pubsub_topic_iam_member.refresh_publisher_worker,
     google_project_iam_member.worker_datastore_user,
+    google_firestore_database.default,
   ]
 }

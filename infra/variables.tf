@@ -82,6 +82,24 @@ variable "query_invoker_members" {
   default     = []
 }
 
+variable "operator_members" {
+  description = "IAM members who run `delos status` and `delos dead-letters --replay` against production, e.g. [\"group:delos-operators@example.com\"]: they read Firestore, pull and ack delos-refresh-dead-inspect, and publish to delos-refresh."
+  type        = list(string)
+  default     = []
+}
+
+variable "refresh_failure_threshold" {
+  description = "Failed coin refreshes on one exchange within 15 minutes that open an alert."
+  type        = number
+  default     = 5
+}
+
+variable "query_error_threshold" {
+  description = "Server-side query service errors (INTERNAL, UNAVAILABLE, ...) within 5 minutes that open an alert."
+  type        = number
+  default     = 5
+}
+
 variable "notification_channels" {
   description = "Cloud Monitoring notification channel ids for the alerts (optional; alerts still show in the console without them)."
   type        = list(string)

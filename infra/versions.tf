@@ -11,7 +11,7 @@
 #   run.tf         query service (Cloud Run service, HTTP/2) and ingest worker (Cloud Run worker pool)
 #   iam.tf         one service account per component, least privilege, no keys
 #   wif.tf         Workload Identity Federation for GitHub Actions and the deployer account
-#   monitoring.tf  dead-letter and backlog alerts
+#   monitoring.tf  dead-letter, backlog, refresh-failure, stale-coin and query-error alerts; log-based metrics
 #   outputs.tf     values the operator copies into GitHub repository variables
 #
 # docs/deploy.md walks through the first apply.
@@ -22,8 +22,9 @@ terraform {
   required_providers {
     google = {
       source = "hashicorp/google"
-      # google_cloud_run_v2_worker_pool and its IAM resources are in the GA provider from the 7.x line.
-      version = ">= 7.0, < 8.0"
+      # google_cloud_run_v2_worker_pool and its IAM resources reached the GA provider in 6.37; 7.0-7.17
+      # show a permanent plan diff on the worker pool's scaling block, fixed in 7.18.
+      version = ">= 7.18, < 8.0"
     }
   }
 

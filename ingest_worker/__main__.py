@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import bootstrap
+from backends.metrics import start_metrics
 from common.errors import ExchangeUnavailable
 from common.ports import PriceSource
 from common.settings import Settings, SettingsError
@@ -77,7 +78,10 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    running_metrics = start_metrics(settings.metrics)
     run_worker(settings, stop)
+    if running_metrics is not None:
+        running_metrics.shutdown()  # exports the last interval
     # In-flight messages are finished or released by now; don't wait on a handler thread still
     # blocked in an HTTP call (its message comes back by lease expiry), so exit stays bounded.
     logging.shutdown()

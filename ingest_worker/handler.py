@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from opentelemetry import metrics
 
 from common import messages
 from common.errors import (
@@ -21,11 +24,26 @@ from common.ports import CoinStore, Delivery, PriceSource, RefreshQueue, Verdict
 from ingest_worker.refresh import refresh_coin
 
 log = logging.getLogger(__name__)
+# No-ops unless DELOS_METRICS installed a meter provider (backends/metrics.py).
+_meter = metrics.get_meter("delos.ingest_worker")
+REFRESHES = _meter.create_counter("delos.refreshes", unit="{refresh}", description="coin refreshes by outcome")
+REFRESH_DURATION = _meter.create_histogram("delos.refresh.duration", unit="ms", description="one coin's refresh")
 
 # Failures that will not go away by retrying the same message: the coin is marked failed.
 PERMANENT: tuple[type[DelosError], ...] = (UnknownSymbol, BadPriceData)
 # Failures worth a redelivery: the exchange or the store may be back later.
 TRANSIENT: tuple[type[DelosError], ...] = (ExchangeUnavailable, StoreUnavailable)
+
+# The `outcome` log field of one coin's refresh.
+REFRESHED = "refreshed"  # document saved (or already identical)
+FAILED = "failed"  # permanent failure, recorded on the coin; the message is acked
+RETRY = "retry"  # transient failure, recorded; the message is nacked and comes back
+PROVISIONAL = "provisional"  # saved, but some exchange did not answer: nacked, to ask it again soon
+IGNORED = "ignored"  # a symbol Delos does not know and the exchange does not list
+
+
+def _delivery_fields(delivery: Delivery) -> dict[str, object]:
+    return {"message_id": delivery.message_id, "delivery_attempt": delivery.delivery_attempt}
 
 
 @dataclass
@@ -55,6 +73,7 @@ class RefreshHandler:
                 delivery.message_id,
                 delivery.delivery_attempt,
                 exc,
+                extra={**_delivery_fields(delivery), "outcome": "invalid_message"},
             )
             return Verdict.ACK
         if request.all and self.fan_out_queue is not None:
@@ -62,11 +81,33 @@ class RefreshHandler:
         symbols = self.coins if request.all else request.symbols
         retry = False
         for symbol in symbols:
-            retry |= not self.refresh(symbol, request.force)
+            started = time.perf_counter()
+            outcome, exchange = self._refresh(symbol, request.force)
+            retry |= outcome in (RETRY, PROVISIONAL)
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            for name in exchange.split(",") if exchange else ("",):
+                REFRESHES.add(1, {"outcome": outcome, "exchange": name})
+            REFRESH_DURATION.record(duration_ms, {"outcome": outcome})
+            log.info(
+                "refresh of %s: %s",
+                symbol,
+                outcome,
+                extra={
+                    **_delivery_fields(delivery),
+                    "symbol": symbol,
+                    "exchange": exchange,
+                    "outcome": outcome,
+                    "duration_ms": duration_ms,
+                },
+            )
         return Verdict.NACK if retry else Verdict.ACK
 
     def refresh(self, symbol: str, force: bool) -> bool:
-        """Refresh one coin; False when the failure is transient and the message should come back."""
+        """Refresh one coin; False when the message should come back (a failure, or an exchange to ask again)."""
+        return self._refresh(symbol, force)[0] not in (RETRY, PROVISIONAL)
+
+    def _refresh(self, symbol: str, force: bool) -> tuple[str, str]:
+        """Refresh one coin: the outcome, and the exchanges it concerns (the price exchange, or those pending)."""
         try:
             doc = refresh_coin(
                 symbol, self.sources, self.store, self.clock(), force=force, sample_data=self.sample_data
@@ -75,24 +116,24 @@ class RefreshHandler:
             # Only coins Delos knows get a failure record: junk symbols must not grow the store.
             if self.store.get(symbol) is not None:
                 self._mark_failed(symbol, exc)
-            else:
-                log.warning("ignoring %s: %s", symbol, exc)
-            return True
+                return FAILED, ""
+            log.warning("ignoring %s: %s", symbol, exc, extra={"symbol": symbol})
+            return IGNORED, ""
         except PERMANENT as exc:
             self._mark_failed(symbol, exc)
-            return True
+            return FAILED, ""
         except TRANSIENT as exc:
             # With one exchange down, a junk symbol cannot be told from a coin listed only there:
             # it is retried, but only a coin the store knows gets a failure record.
             if self.store.get(symbol) is not None:
                 self._mark_failed(symbol, exc)
             else:
-                log.warning("refresh of %s postponed: %s", symbol, exc)
-            return False
+                log.warning("refresh of %s postponed: %s", symbol, exc, extra={"symbol": symbol})
+            return RETRY, ""
         except Exception as exc:  # a bug must not kill the worker; redelivery then dead-lettering bound it
-            log.exception("unexpected error refreshing %s", symbol)
+            log.exception("unexpected error refreshing %s", symbol, extra={"symbol": symbol})
             self._mark_failed(symbol, exc)
-            return False
+            return RETRY, ""
         if doc.pending:
             # Some exchange failed: the provisional document is stored and answered now, and the
             # message is nacked so that the redelivery asks those exchanges again soon, rather than
@@ -100,16 +141,17 @@ class RefreshHandler:
             # failures are pending (a definite "no such pair" is an answer), so this ends once the
             # exchange is back, or when the subscription's dead-letter policy gives up.
             log.warning("%s: %s did not answer; the refresh will be retried", symbol, ", ".join(doc.pending))
-            return False
-        return True
+            return PROVISIONAL, ",".join(doc.pending)
+        return REFRESHED, doc.price_exchange
 
     def _mark_failed(self, symbol: str, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"
-        log.warning("refresh of %s failed: %s", symbol, reason)
+        fields = {"symbol": symbol}
+        log.warning("refresh of %s failed: %s", symbol, reason, extra=fields)
         try:
             self.store.record_failure(symbol, reason[:500], self.clock())
         except DelosError as store_exc:
-            log.warning("could not record the failure of %s: %s", symbol, store_exc)
+            log.warning("could not record the failure of %s: %s", symbol, store_exc, extra=fields)
 
     def _fan_out(self, force: bool) -> Verdict:
         queue = self.fan_out_queue
@@ -125,7 +167,7 @@ class RefreshHandler:
         except Exception:  # redelivery repeats the fan-out; per-coin refreshes are idempotent
             log.exception("fan-out interrupted; the message will be redelivered")
             return Verdict.NACK
-        log.info("fanned out a refresh of %d coins", len(symbols))
+        log.info("fanned out a refresh of %d coins", len(symbols), extra={"outcome": "fanned_out"})
         return Verdict.ACK
 
     def _listed_symbols(self) -> list[str] | None:

@@ -8,8 +8,10 @@ import os
 import signal
 import subprocess  # nosec B404
 import sys
+import time
 
 import bootstrap
+from backends.metrics import observe_staleness, start_metrics
 from common.settings import Settings, SettingsError
 from query_service.server import load_and_follow, start
 
@@ -22,13 +24,18 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    running_metrics = start_metrics(settings.metrics)
     service = await start(settings.host, settings.port)
+    if running_metrics is not None:
+        observe_staleness(lambda: [coin.as_of_s for coin in service.cache.all()], time.time)
     feed = bootstrap.coin_feed(settings)
     loader = asyncio.create_task(load_and_follow(service, feed, stopping=stop.is_set))
     await stop.wait()
     log.info("termination requested; draining")
     loader.cancel()
     await service.stop()
+    if running_metrics is not None:
+        running_metrics.shutdown()  # exports the last interval
 
 
 def serve_in_processes(settings: Settings) -> int:

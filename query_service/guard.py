@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,8 +19,14 @@ import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
+from opentelemetry import metrics
 
 log = logging.getLogger(__name__)
+# Per-RPC latency by method and status (OpenTelemetry's rpc.server.duration); a no-op unless
+# DELOS_METRICS installed a meter provider (backends/metrics.py).
+RPC_DURATION = metrics.get_meter("delos.query_service").create_histogram(
+    "rpc.server.duration", unit="ms", description="time to answer one RPC"
+)
 
 GENERIC_MESSAGE = "internal error; it has been logged"
 
@@ -64,15 +71,36 @@ def _serialize(message: Message) -> bytes:
 def _guarded(method: Handler, rpc: str, request_name: str) -> Handler:
     @functools.wraps(method)
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        if request is UNPARSABLE:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the request is not a valid {request_name} message")
+        started = time.perf_counter()
+        status = grpc.StatusCode.OK
         try:
+            if request is UNPARSABLE:
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT, f"the request is not a valid {request_name} message"
+                )
             return await method(request, context)
         except grpc.aio.AbortError:  # the handler chose its status already
+            status = context.code() or grpc.StatusCode.UNKNOWN
             raise
         except Exception:
-            log.exception("unexpected error in %s", rpc)
+            status = grpc.StatusCode.INTERNAL
+            log.exception("unexpected error in %s", rpc, extra={"rpc": rpc, "status": status.name})
             await context.abort(grpc.StatusCode.INTERNAL, GENERIC_MESSAGE)
             raise  # unreachable: abort raises
+        finally:
+            _log_call(rpc, status, started)
 
     return call
+
+
+def _log_call(rpc: str, status: grpc.StatusCode, started: float) -> None:
+    """One line per answered RPC: DEBUG when OK (Cloud Run logs requests already), INFO otherwise.
+
+    Only the method, the status and the time: never the request, which holds investment amounts.
+    """
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    RPC_DURATION.record(duration_ms, {"rpc.method": rpc, "rpc.grpc.status_code": status.name})
+    level = logging.DEBUG if status is grpc.StatusCode.OK else logging.INFO
+    if log.isEnabledFor(level):
+        fields = {"rpc": rpc, "status": status.name, "duration_ms": duration_ms}
+        log.log(level, "%s %s in %.2f ms", rpc, status.name, duration_ms, extra=fields)

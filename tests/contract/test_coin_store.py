@@ -12,6 +12,7 @@ import pytest
 from backends.sqlite_store import SQLiteCoinStore
 from common.document import CoinDocument
 from common.errors import InvalidRequest
+from common.status import RefreshFailure, RefreshOutcome
 from tests.emulators import PROJECT
 from tests.factories import AS_OF, make_document, unique_name
 
@@ -122,6 +123,39 @@ def test_a_failure_of_an_uncached_coin_creates_no_document(store: Any) -> None:
     store.record_failure("ETH", "unknown symbol", AS_OF)
     assert store.get("ETH") is None
     assert store.load_all() == []
+
+
+def test_failures_lists_every_coin_whose_last_refresh_failed_by_symbol(store: Any) -> None:
+    store.save_if_better(make_document("BTC"))
+    store.save_if_better(make_document("ADA"))
+    at = AS_OF + timedelta(days=1)
+    store.record_failure("SOL", "UnknownSymbol: no USD pair", at)  # never refreshed
+    store.record_failure("BTC", "ExchangeUnavailable: HTTP 503", at)
+    store.record_failure("ADA", "ExchangeUnavailable: timeout", at)
+    store.save_if_better(make_document("ADA", as_of=AS_OF + timedelta(days=2)))  # recovered
+    assert store.failures() == [
+        RefreshFailure("BTC", "ExchangeUnavailable: HTTP 503", at),
+        RefreshFailure("SOL", "UnknownSymbol: no USD pair", at),
+    ]
+
+
+def test_outcomes_since_hold_each_coins_latest_save_or_failure_from_then_on(store: Any) -> None:
+    before = AS_OF + timedelta(hours=1)  # make_document's computed_at
+    store.save_if_better(make_document("ADA"))  # before `since`: left out
+    since = AS_OF + timedelta(hours=2)
+    store.save_if_better(make_document("BTC", as_of=AS_OF + timedelta(hours=2)))  # computed at since + 1 h
+    store.record_failure("ETH", "ExchangeUnavailable: HTTP 503", since)
+    outcomes = store.outcomes_since(since)
+    assert outcomes == [
+        RefreshOutcome("ETH", False, "ExchangeUnavailable: HTTP 503", since),
+        RefreshOutcome("BTC", True, None, since + timedelta(hours=1)),
+    ]
+    assert store.outcomes_since(since + timedelta(hours=2)) == []
+    assert {outcome.symbol for outcome in store.outcomes_since(before)} == {"ADA", "BTC", "ETH"}
+
+
+def test_no_failures_on_an_empty_store(store: Any) -> None:
+    assert store.failures() == []
 
 
 @pytest.mark.parametrize("bad", BAD_SYMBOLS, ids=["dotdot", "slash", "nul", "unicode", "lowercase", "1MB"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -37,6 +38,7 @@ SECRET_PATTERNS = {
     "Slack token": re.compile("xox" + r"[abpr]-[0-9A-Za-z-]{10,}"),
 }
 AMOUNT = "123456.789"
+REQUIRED_LOG_KEYS = {"severity", "message", "time", "logging.googleapis.com/sourceLocation"}
 
 
 def test_no_tracked_file_holds_a_secret() -> None:
@@ -80,7 +82,13 @@ def test_logs_of_a_worker_and_service_run_never_hold_the_amounts_asked(
         codes = (serve.stop(signal.SIGTERM), worker.stop(signal.SIGTERM))
     logs = serve.logs() + worker.logs()
     assert codes == (0, 0), logs
-    assert "DEBUG" in logs or "INFO" in logs  # the logs were really captured
+    # Written to files, not a terminal: every line is one Cloud Logging JSON entry.
+    entries = [json.loads(line) for line in logs.splitlines() if line.strip()]
+    assert entries and all(set(entry) >= REQUIRED_LOG_KEYS for entry in entries), logs
+    assert {entry["severity"] for entry in entries} & {"DEBUG", "INFO"}  # the logs were really captured
+    assert any(entry.get("rpc") and entry.get("status") == "OK" for entry in entries), "RPCs are logged at DEBUG"
+    refreshed = [entry for entry in entries if entry.get("symbol") == "BTC" and entry.get("outcome") == "refreshed"]
+    assert refreshed and {"message_id", "delivery_attempt", "exchange", "duration_ms"} <= set(refreshed[0])
     for shown in ("123456", "123,456", "1.23456", "1234567"):
         assert shown not in logs, f"{shown} appears in the logs"
 

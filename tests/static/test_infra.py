@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.static
 
 BASIC_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PUBSUB_AGENT_DOMAIN = "gcp-sa-pubsub.iam.gserviceaccount.com"
 TARGET_KEYS = ("subscription", "topic", "repository", "service_account_id", "name")
 
@@ -227,6 +229,23 @@ def test_runtime_service_accounts_hold_exactly_their_roles(infra: Infra) -> None
     assert grants_to(infra, "scheduler") == {("roles/pubsub.publisher", "google_pubsub_topic.refresh")}
 
 
+def test_operators_read_the_store_replay_dead_letters_and_publish_refreshes_only(infra: Infra) -> None:
+    operator_grants = [
+        body for _, _, body in infra.all_resources() if "var.operator_members" in body.get("for_each", "")
+    ]
+    assert all(body["member"] == "${each.value}" for body in operator_grants)
+    targets = {
+        ("project" if "project" in body else infra.ref(body.get("subscription") or body.get("topic")), body["role"])
+        for body in operator_grants
+    }
+    assert targets == {
+        ("project", "roles/datastore.viewer"),
+        ("google_pubsub_subscription.dead_letter_inspect", "roles/pubsub.subscriber"),
+        ("google_pubsub_topic.refresh", "roles/pubsub.publisher"),
+    }
+    assert len(operator_grants) == 3
+
+
 def test_deployer_can_push_deploy_and_act_as_the_runtime_accounts_only(infra: Infra) -> None:
     assert grants_to(infra, "deployer") == {
         ("roles/artifactregistry.writer", "google_artifact_registry_repository.images"),
@@ -309,3 +328,100 @@ def test_operator_inputs_and_outputs(infra: Infra) -> None:
     assert {"query_service_url", "workload_identity_provider", "deployer_service_account", "registry_url"} <= set(
         infra.outputs
     )
+
+
+# --- First deploy: ordering, probe window, provider, idempotent pipeline ------------------------------
+
+CLOUD_RUN_STARTUP_PROBE_CAP_SECONDS = 240
+WORKFLOW = REPO_ROOT / ".github" / "workflows" / "push.yml"
+
+
+def test_query_service_waits_for_the_database_and_its_read_grant(infra: Infra) -> None:
+    _, service = infra.find("google_cloud_run_v2_service", name="delos-query")
+    depends_on = {infra.ref(item) or item for item in service["depends_on"]}
+    assert {"google_firestore_database.default", "google_project_iam_member.query_datastore_viewer"} <= depends_on
+
+
+def test_query_startup_probe_allows_close_to_cloud_runs_cap(infra: Infra) -> None:
+    _, service = infra.find("google_cloud_run_v2_service", name="delos-query")
+    (container,) = infra.blocks(infra.block(service, "template"), "containers")
+    probe = infra.block(container, "startup_probe")
+    window = probe.get("initial_delay_seconds", 0) + probe["period_seconds"] * probe["failure_threshold"]
+    assert 180 <= window <= CLOUD_RUN_STARTUP_PROBE_CAP_SECONDS, window
+    assert probe["timeout_seconds"] <= probe["period_seconds"]
+
+
+def test_provider_is_at_least_7_18_and_below_8(infra: Infra) -> None:
+    versions = (REPO_ROOT / "infra" / "versions.tf").read_text()
+    assert re.search(r'version\s*=\s*">=\s*7\.18,\s*<\s*8\.0"', versions), "7.0-7.17 diff the worker pool forever"
+
+
+def test_worker_pool_leaves_scaling_mode_to_the_provider(infra: Infra) -> None:
+    _, worker = infra.find("google_cloud_run_v2_worker_pool", name="delos-worker")
+    assert "scaling_mode" not in infra.block(worker, "scaling")
+
+
+def test_deploy_reuses_existing_images_and_moves_traffic_to_the_checked_revision() -> None:
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps = workflow["jobs"]["build-deploy"]["steps"]
+    by_name = {step.get("name", ""): step for step in steps}
+    check = next(step for step in steps if "docker images describe" in step.get("run", ""))
+    pushes = [step for step in steps if "docker push" in step.get("run", "") or "docker build" in step.get("run", "")]
+    assert pushes and all(step.get("if") == f"steps.{check['id']}.outputs.exist != 'true'" for step in pushes)
+    runs = "\n".join(step.get("run", "") for step in steps)
+    assert "--to-latest" not in runs
+    traffic = next(step for step in steps if "update-traffic" in step.get("run", ""))
+    assert '--to-revisions="${REVISION}=100"' in traffic["run"]
+    ready_step = next(step for name, step in by_name.items() if "Ready" in name)
+    assert traffic["env"]["REVISION"] == f"${{{{ steps.{ready_step['id']}.outputs.name }}}}"
+
+
+@pytest.mark.parametrize("gitignore", [".gitignore", "infra/.gitignore"])
+def test_terraform_state_and_variable_files_are_ignored_by_git(gitignore: str) -> None:
+    ignored = set((REPO_ROOT / gitignore).read_text().split())
+    assert {".terraform/", "*.tfstate", "*.tfstate.*", "*.tfvars"} <= ignored
+
+
+# --- Log-based metrics and their alerts ---------------------------------------------------------------
+
+
+def _alert_on(infra: Infra, metric_resource: str) -> dict[str, Any]:
+    """The one alert threshold whose filter reads the log-based metric `metric_resource`."""
+    reference = f"${{google_logging_metric.{metric_resource}.name}}"
+    matches = [threshold for text, threshold in _alert_filters(infra) if reference in text]
+    assert len(matches) == 1, f"expected one alert on {metric_resource}, found {len(matches)}"
+    return matches[0]
+
+
+def test_alert_on_refresh_failures_by_exchange(infra: Infra) -> None:
+    metric = infra.one("google_logging_metric", "refresh_failures")
+    assert 'jsonPayload.outcome=("failed" OR "retry")' in metric["filter"]
+    assert metric["label_extractors"]["exchange"] == "EXTRACT(jsonPayload.exchange)"
+    threshold = _alert_on(infra, "refresh_failures")
+    assert infra.block(threshold, "aggregations")["group_by_fields"] == ["metric.label.exchange"]
+    assert threshold["comparison"] == "COMPARISON_GT"
+
+
+def test_alert_on_any_coin_stale_for_more_than_two_days(infra: Infra) -> None:
+    metric = infra.one("google_logging_metric", "coins_stale")
+    assert metric["filter"] == 'jsonPayload.metric="delos.coins.stale"'
+    assert metric["value_extractor"] == "EXTRACT(jsonPayload.value)"
+    threshold = _alert_on(infra, "coins_stale")
+    assert threshold["comparison"] == "COMPARISON_GT" and 0 < threshold["threshold_value"] < 1
+
+
+def test_alert_on_query_service_errors(infra: Infra) -> None:
+    metric = infra.one("google_logging_metric", "query_errors")
+    assert "jsonPayload.rpc:*" in metric["filter"] and "jsonPayload.status=" in metric["filter"]
+    assert {"INTERNAL", "UNAVAILABLE"} <= set(infra.locals["query_error_statuses"])
+    assert not {"NOT_FOUND", "INVALID_ARGUMENT"} & set(infra.locals["query_error_statuses"])
+    assert _alert_on(infra, "query_errors")["comparison"] == "COMPARISON_GT"
+
+
+def test_both_services_export_metrics_as_log_entries(infra: Infra) -> None:
+    _, query = infra.find("google_cloud_run_v2_service", name="delos-query")
+    _, worker = infra.find("google_cloud_run_v2_worker_pool", name="delos-worker")
+    for resource in (query, worker):
+        (container,) = infra.blocks(infra.block(resource, "template"), "containers")
+        assert env_of(infra, container)["DELOS_METRICS"] == "gcp"

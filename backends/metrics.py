@@ -1,0 +1,106 @@
+"""Metrics through OpenTelemetry: per-RPC latency and status, refreshes by outcome and exchange, stale coins.
+
+Per-RPC latency and status are recorded by the query service's guard (query_service/guard.py), which
+already times every call, as OpenTelemetry's `rpc.server.duration`. gRPC's own plugin
+(grpcio-observability) was left out: its 1.85.0 release pins grpcio==1.85.0 exactly, below the
+locked grpcio that the generated code (GRPC_GENERATED_VERSION 1.85.1) requires.
+
+DELOS_METRICS picks where they go:
+  off  (default) nothing is collected: the OpenTelemetry API's no-op meter costs next to nothing;
+  log  every EXPORT_INTERVAL_S, one structured log line per data point (message "metric NAME",
+       fields `metric`, `attributes`, `value` or `count`/`sum`), so `DELOS_LOG_FORMAT=json` turns
+       them into Cloud Logging entries;
+  gcp  the same lines: in Cloud Run, Cloud Logging's log-based metrics (infra/monitoring.tf) turn
+       them into Cloud Monitoring metrics, with no exporter library or extra API calls.
+
+Instruments are created through the OpenTelemetry API (`metrics.get_meter`), so code that records
+them never needs to know whether metrics are on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    HistogramDataPoint,
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+    NumberDataPoint,
+    PeriodicExportingMetricReader,
+)
+
+log = logging.getLogger("delos.metrics")
+
+EXPORT_INTERVAL_S = 60.0
+STALE_ALERT_AFTER_S = 2 * 86400.0  # infra/monitoring.tf alerts on any coin older than this
+
+
+class LogMetricExporter(MetricExporter):
+    """Writes each data point as one log line; the log handler makes it JSON for Cloud Logging."""
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
+        for resource_metrics in metrics_data.resource_metrics:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    for point in metric.data.data_points:
+                        log.info("metric %s", metric.name, extra=_fields(metric.name, point))
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        """Nothing buffered: every export is written at once."""
+
+
+def _fields(name: str, point: object) -> dict[str, Any]:
+    fields: dict[str, Any] = {"metric": name, "attributes": dict(getattr(point, "attributes", None) or {})}
+    if isinstance(point, HistogramDataPoint):
+        fields |= {"count": point.count, "sum": point.sum, "max": point.max}
+    elif isinstance(point, NumberDataPoint):
+        fields["value"] = point.value
+    return fields
+
+
+@dataclass
+class Metrics:
+    """A running metrics pipeline; shutdown() exports the last interval (call it at exit)."""
+
+    provider: MeterProvider
+
+    def shutdown(self) -> None:
+        self.provider.shutdown()
+
+
+def start_metrics(mode: str, *, interval_s: float = EXPORT_INTERVAL_S) -> Metrics | None:
+    """Install the global meter provider for `mode`; None (and nothing installed) when off."""
+    if mode == "off":
+        return None
+    reader = PeriodicExportingMetricReader(LogMetricExporter(), export_interval_millis=interval_s * 1000)
+    provider = MeterProvider(metric_readers=[reader])
+    metrics.set_meter_provider(provider)
+    return Metrics(provider)
+
+
+def observe_staleness(as_of_seconds: Callable[[], Sequence[float]], now: Callable[[], float]) -> None:
+    """Gauges of the coins being served: how many are older than two days, and the oldest one's age."""
+    meter = metrics.get_meter("delos.query_service")
+
+    def stale(_options: CallbackOptions) -> Iterable[Observation]:
+        current = now()
+        yield Observation(sum(current - as_of > STALE_ALERT_AFTER_S for as_of in as_of_seconds()))
+
+    def oldest(_options: CallbackOptions) -> Iterable[Observation]:
+        values = as_of_seconds()
+        if values:
+            yield Observation(now() - min(values))
+
+    meter.create_observable_gauge("delos.coins.stale", [stale], unit="{coin}", description="coins older than 2 days")
+    meter.create_observable_gauge("delos.coins.oldest_age", [oldest], unit="s", description="age of the oldest coin")
