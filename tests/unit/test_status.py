@@ -19,7 +19,7 @@ NOW = AS_OF + timedelta(hours=2)
 def test_a_fresh_coin_is_healthy_and_names_its_exchanges_and_listing() -> None:
     doc = make_document("BTC")
     row = coin_status("BTC", doc, None, NOW)
-    assert (row.listing_exchange, row.price_exchange, row.listing_date) == ("kraken", "kraken", doc.listing.date)
+    assert (row.listing_exchange, row.price_exchange, row.listing_date) == ("kraken", "coinbase", doc.listing.date)
     assert row.as_of == AS_OF and row.listing_complete and not row.stale and row.healthy
 
 
@@ -57,7 +57,7 @@ def test_table_and_summary_line_and_exit_zero_when_all_is_well(tmp_path: Path) -
     assert header.split()[:3] == ["SYMBOL", "LISTED", "ON"]
     listed = make_document().listing.date.strftime("%Y-%m-%d")
     as_of = AS_OF.strftime("%Y-%m-%d %H:%MZ").split()
-    assert btc.split() == ["BTC", "kraken", listed, "kraken", *as_of, "no", "complete", "-"]
+    assert btc.split() == ["BTC", "kraken", listed, "coinbase", *as_of, "no", "complete", "-"]
     assert eth.split()[0] == "ETH" and len(header) == len(btc.rstrip()) + len("LAST FAILURE") - 1
     last = (AS_OF + timedelta(hours=1)).strftime("%Y-%m-%d %H:%MZ")
     assert summary == f"2 coins, 0 stale, 0 failing, last refresh {last}"
