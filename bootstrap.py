@@ -77,10 +77,19 @@ def refresh_queue(settings: Settings) -> RefreshQueue:
             settings.subscription,
             max_outstanding=settings.max_outstanding,
         )
+    from backends.redelivery import Redelivery
     from backends.sqlite_queue import SQLiteRefreshQueue
 
+    redelivery = Redelivery(
+        backoff_min_s=settings.retry_backoff_min_s,
+        backoff_max_s=settings.retry_backoff_max_s,
+        budget_s=settings.retry_budget_s,
+    )
     return SQLiteRefreshQueue(
-        queue_path(settings), max_outstanding=settings.max_outstanding, ack_deadline_s=settings.ack_deadline_s
+        queue_path(settings),
+        max_outstanding=settings.max_outstanding,
+        ack_deadline_s=settings.ack_deadline_s,
+        redelivery=redelivery,
     )
 
 
