@@ -60,7 +60,13 @@ class QueryService:
             await self.health.set(name, status)
 
     async def stop(self, grace_s: float = SHUTDOWN_GRACE_S, drain_s: float = DRAIN_S) -> None:
-        """Health NOT_SERVING first, drain, refuse new calls, let in-flight ones finish within the grace."""
+        """Health NOT_SERVING first, drain, refuse new calls, let in-flight ones finish within the grace.
+
+        Calls sent after the port closes get UNAVAILABLE. Those grpc core holds but has not yet handed
+        to the aio server when `server.stop()` begins (the server asks core for one call per method at
+        a time, so under load a few wait there) are ended by core with CANCELLED, not UNAVAILABLE
+        (grpc/grpc#41785); no handler, guard or interceptor sees them, so none can answer them.
+        """
         await self.health.enter_graceful_shutdown()
         await asyncio.sleep(drain_s)
         await self.server.stop(grace_s)
