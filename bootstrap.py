@@ -8,11 +8,14 @@ without loading them.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
+from common.errors import DataDirUnusable, DelosError, StoreDamaged
 from common.settings import Settings
 
 if TYPE_CHECKING:
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 
 
 Sleep = Callable[[float], None]
+T = TypeVar("T")
 
 
 def configure_logging(settings: Settings) -> None:
@@ -33,26 +37,30 @@ def configure_logging(settings: Settings) -> None:
 
 
 def store_path(settings: Settings) -> Path:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """The embedded store's file (its folder is created, and the file checked, when it is opened)."""
     return settings.data_dir / "coins.sqlite3"
 
 
 def queue_path(settings: Settings) -> Path:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """The embedded queue's file."""
     return settings.data_dir / "queue.sqlite3"
 
 
-def coin_store(settings: Settings) -> CoinStore:
+def coin_store(settings: Settings, *, reset: bool = False) -> CoinStore:
     """The worker's document store for the configured backend."""
-    return _store(settings)
+    return document_store(settings, reset=reset)
 
 
-def coin_feed(settings: Settings) -> CoinFeed:
+def coin_feed(settings: Settings, *, reset: bool = False) -> CoinFeed:
     """The query service's view of the documents for the configured backend."""
-    return _store(settings)
+    return document_store(settings, reset=reset)
 
 
-def _store(settings: Settings) -> DocumentStore:
+def document_store(settings: Settings, *, reset: bool = False) -> DocumentStore:
+    """The store, opened and checked now, in the calling thread: StoreDamaged if its file lost data.
+
+    `reset` (the --reset-store flag) moves a damaged embedded store aside and starts an empty one.
+    """
     if settings.backend == "gcp":
         from google.cloud import firestore
 
@@ -61,7 +69,29 @@ def _store(settings: Settings) -> DocumentStore:
         return FirestoreCoinStore(firestore.Client(project=settings.project))
     from backends.sqlite_store import SQLiteCoinStore
 
-    return SQLiteCoinStore(store_path(settings), poll_interval_s=settings.poll_interval_s)
+    return _reset_if_damaged(
+        lambda: SQLiteCoinStore(store_path(settings), poll_interval_s=settings.poll_interval_s),
+        store_path(settings),
+        reset,
+    )
+
+
+def opened_queue(settings: Settings, *, reset: bool = False) -> RefreshQueue:
+    """refresh_queue(settings), with a damaged embedded queue moved aside when `reset` is set."""
+    return _reset_if_damaged(lambda: refresh_queue(settings), queue_path(settings), reset)
+
+
+def _reset_if_damaged(build: Callable[[], T], path: Path, reset: bool) -> T:
+    try:
+        return build()
+    except StoreDamaged as exc:
+        if not reset:
+            raise
+        from backends.sqlite_files import move_aside
+
+        aside = move_aside(path, datetime.now(UTC))
+        logging.getLogger("delos").warning("%s -- --reset-store moved it to %s, starting empty", exc, aside)
+        return build()
 
 
 def refresh_queue(settings: Settings) -> RefreshQueue:
@@ -106,3 +136,21 @@ def price_source(settings: Settings, base_url: str | None = None, sleep: Sleep =
         backoff_cap_s=settings.backoff_cap_s,
         sleep=sleep,
     )
+
+
+def close(adapter: object) -> None:
+    """Close an adapter this module built (every real one has close(); the ports do not require it)."""
+    closer = getattr(adapter, "close", None)
+    if closer is not None:
+        closer()
+
+
+# Exit codes of every entry point (README: "Exit codes").
+EXIT_RUNTIME = 1  # a damaged store, a thread that died, a store that failed at start
+EXIT_CONFIG = 2  # bad arguments or settings, an unusable data directory
+
+
+def fail(program: str, error: DelosError) -> int:
+    """Report an operator-facing failure as one line on stderr; returns the process's exit code."""
+    print(f"{program}: {error}", file=sys.stderr, flush=True)
+    return EXIT_CONFIG if isinstance(error, DataDirUnusable) else EXIT_RUNTIME

@@ -12,7 +12,9 @@ decides ack/nack by class in one function):
     ├── BadPriceData          exchange data unusable    -> coin marked failed, no retry
     ├── ExchangeUnavailable   transient: 5xx, timeout   -> retried, then nack
     │   └── RateLimited       exchange asked us to slow -> retried, then nack
-    └── StoreUnavailable      the document store failed -> nack (redelivered)
+    ├── StoreUnavailable      the document store failed -> nack (redelivered); at start, exit 1
+    ├── StoreDamaged          a store file lost data    -> the process stops (exit 1): restore or reset
+    └── DataDirUnusable       DELOS_DATA_DIR unusable   -> the process stops (exit 2): fix the configuration
 """
 
 from __future__ import annotations
@@ -60,3 +62,11 @@ class RateLimited(ExchangeUnavailable):
 
 class StoreUnavailable(DelosError):
     """The document store could not be read or written."""
+
+
+class StoreDamaged(DelosError):
+    """A store's file is not whole (truncated, cut, corrupt): serving from it would hide lost data."""
+
+
+class DataDirUnusable(DelosError):
+    """The data directory cannot be created, read or written: an operator must fix it."""

@@ -1,7 +1,9 @@
-"""`python -m ingest_worker`: consume refresh messages until SIGTERM or SIGINT."""
+"""`python -m ingest_worker [--reset-store]`: consume refresh messages until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -10,8 +12,8 @@ import threading
 from datetime import UTC, datetime
 
 import bootstrap
-from common.errors import ExchangeUnavailable
-from common.ports import PriceSource
+from common.errors import DelosError, ExchangeUnavailable
+from common.ports import CoinStore, PriceSource, RefreshQueue
 from common.settings import Settings, SettingsError
 from ingest_worker.handler import RefreshHandler
 
@@ -26,16 +28,15 @@ def run_worker(
     settings: Settings,
     stop: threading.Event,
     *,
+    store: CoinStore,
+    queue: RefreshQueue,
     source: PriceSource | None = None,
     sample_data: bool = False,
 ) -> None:
-    """Wire the adapters for `settings` and consume until `stop` is set."""
-    store = bootstrap.coin_store(settings)
-    queue = bootstrap.refresh_queue(settings)
-    if source is None:
-        source = bootstrap.price_source(settings, sleep=_interruptible_sleep(stop))
+    """Consume until `stop` is set. The store and queue are opened by the caller, in its main thread."""
+    exchange = source if source is not None else bootstrap.price_source(settings, sleep=_interruptible_sleep(stop))
     handler = RefreshHandler(
-        source=source,
+        source=exchange,
         store=store,
         coins=settings.coins,
         clock=utc_now,
@@ -43,7 +44,11 @@ def run_worker(
         fan_out_queue=queue if settings.backend == "gcp" else None,
     )
     log.info("worker consuming refresh messages (%s backend)", settings.backend)
-    queue.consume(handler, stop)
+    try:
+        queue.consume(handler, stop)
+    finally:
+        if source is None:
+            exchange.close()
     log.info("worker stopped")
 
 
@@ -57,12 +62,15 @@ def _interruptible_sleep(stop: threading.Event) -> bootstrap.Sleep:
     return sleep
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="delos worker", description="the ingest worker")
+    parser.add_argument("--reset-store", action="store_true", help="move a damaged embedded store aside, start empty")
+    args = parser.parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
     except SettingsError as exc:
         print(f"delos worker: {exc}", file=sys.stderr)
-        return 2
+        return bootstrap.EXIT_CONFIG
     bootstrap.configure_logging(settings)
     stop = threading.Event()
 
@@ -72,11 +80,18 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    run_worker(settings, stop)
-    # In-flight messages are finished or released by now; don't wait on a handler thread still
-    # blocked in an HTTP call (its message comes back by lease expiry), so exit stays bounded.
-    logging.shutdown()
-    os._exit(0)
+    with contextlib.ExitStack() as opened:
+        try:
+            store = bootstrap.coin_store(settings, reset=args.reset_store)
+            opened.callback(bootstrap.close, store)
+            queue = bootstrap.opened_queue(settings, reset=args.reset_store)
+            opened.callback(bootstrap.close, queue)
+        except DelosError as exc:
+            return bootstrap.fail("delos worker", exc)
+        # A handler thread still blocked in an HTTP call is a daemon: it does not hold up the exit,
+        # and its message comes back by lease expiry.
+        run_worker(settings, stop, store=store, queue=queue)
+    return 0
 
 
 if __name__ == "__main__":

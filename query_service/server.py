@@ -13,7 +13,7 @@ from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from common.errors import DelosError
+from common.errors import DelosError, StoreDamaged
 from common.ports import CoinFeed, Subscription
 from delos.legacy import api_pb2 as legacy_pb
 from delos.v1 import lambo_pb2 as pb
@@ -100,11 +100,16 @@ async def start(host: str, port: int, cache: CoinCache | None = None) -> QuerySe
 async def load_and_follow(
     service: QueryService, feed: CoinFeed, *, retry_s: float = 1.0, stopping: Callable[[], bool] = lambda: False
 ) -> None:
-    """Load every document (retrying while the store is away), then follow changes; SERVING once loaded."""
+    """Load every document (retrying while the store is away), then follow changes; SERVING once loaded.
+
+    A damaged store is raised, not retried: waiting cannot bring its data back.
+    """
     while True:
         try:
             docs = await asyncio.to_thread(feed.load_all)
             break
+        except StoreDamaged:
+            raise
         except DelosError as exc:
             if stopping():
                 return
