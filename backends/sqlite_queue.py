@@ -22,6 +22,7 @@ from pathlib import Path
 from backends.redelivery import Redelivery
 from backends.sqlite_db import ThreadConnections, translated
 from common.errors import StoreUnavailable
+from common.outage import Outage
 from common.ports import Delivery, Verdict
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class SQLiteRefreshQueue:
         """Lease and handle messages in publish order, up to max_outstanding at once, until `stop` is set."""
         in_flight: dict[str, threading.Thread] = {}
         last_extended = time.monotonic()
+        outage = Outage()  # a full disk or read-only file: back off, report once a minute, not per poll
         while not stop.is_set():
             for token, thread in list(in_flight.items()):
                 if not thread.is_alive():
@@ -103,8 +105,14 @@ class SQLiteRefreshQueue:
                     last_extended = time.monotonic()
                 leased = self._lease(self.max_outstanding - len(in_flight))
             except StoreUnavailable as exc:
-                log.warning("refresh queue unavailable (%s); retrying", exc)
-                leased = []
+                wait_s, report = outage.failed(str(exc), time.time())
+                if report:
+                    log.error("refresh queue unusable, retrying with backoff: %s", outage.status(time.time()))
+                stop.wait(wait_s)
+                continue
+            lasted = outage.recovered(time.time())
+            if lasted is not None:
+                log.warning("refresh queue usable again after %.0f s", lasted)
             for token, delivery in leased:
                 thread = threading.Thread(
                     target=self._handle, args=(handler, token, delivery), name="sqlite-refresh-handler", daemon=True
@@ -159,6 +167,8 @@ class SQLiteRefreshQueue:
                 self._ack(token, delivery)
             else:
                 self._nack(token, delivery)
+        except StoreUnavailable as exc:  # the lease will expire and the message come back
+            log.warning("could not settle message %s (%s); it will be redelivered", delivery.message_id, exc)
         except Exception:
             # The lease will expire and the message come back: at-least-once still holds.
             log.exception("could not settle message %s; it will be redelivered", delivery.message_id)

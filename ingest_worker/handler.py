@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from common import messages
@@ -16,6 +16,7 @@ from common.errors import (
     StoreUnavailable,
     UnknownSymbol,
 )
+from common.outage import Outage
 from common.ports import CoinStore, Delivery, PriceSource, RefreshQueue, Verdict
 from ingest_worker.refresh import refresh_coin
 
@@ -43,6 +44,8 @@ class RefreshHandler:
     exchange: str = "kraken"
     sample_data: bool = False
     fan_out_queue: RefreshQueue | None = None
+    # The store's health as this worker sees it: an unwritable store is reported once a minute, not per coin.
+    store_outage: Outage = field(default_factory=Outage)
 
     def __call__(self, delivery: Delivery) -> Verdict:
         try:
@@ -61,6 +64,8 @@ class RefreshHandler:
         retry = False
         for symbol in symbols:
             retry |= not self.refresh(symbol, request.force)
+            if self.store_outage.down:
+                break  # nothing can be saved: the rest waits for the redelivery instead of asking the exchange
         return Verdict.NACK if retry else Verdict.ACK
 
     def refresh(self, symbol: str, force: bool) -> bool:
@@ -75,7 +80,11 @@ class RefreshHandler:
                 force=force,
                 sample_data=self.sample_data,
             )
+            self._store_ok()
             return True
+        except StoreUnavailable as exc:
+            self._store_failed(exc)
+            return False
         except UnknownSymbol as exc:
             # Only coins Delos knows get a failure record: junk symbols must not grow the store.
             if self.store.get(symbol) is not None:
@@ -93,6 +102,20 @@ class RefreshHandler:
             log.exception("unexpected error refreshing %s", symbol)
             self._mark_failed(symbol, exc)
             return False
+
+    def _store_ok(self) -> None:
+        lasted = self.store_outage.recovered(self.clock().timestamp())
+        if lasted is not None:
+            log.warning("the store takes writes again after %.0f s; refreshes resume", lasted)
+
+    def _store_failed(self, exc: StoreUnavailable) -> None:
+        now = self.clock().timestamp()
+        _, report = self.store_outage.failed(str(exc), now)
+        if report:
+            log.error(
+                "store unwritable, refreshes wait for it (redelivered with backoff; reported once a minute): %s",
+                self.store_outage.status(now),
+            )
 
     def _mark_failed(self, symbol: str, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"
