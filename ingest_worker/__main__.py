@@ -16,6 +16,7 @@ from common.errors import DelosError, ExchangeUnavailable
 from common.ports import CoinStore, PriceSource, RefreshQueue
 from common.settings import Settings, SettingsError
 from ingest_worker.handler import RefreshHandler
+from ingest_worker.status import STATUS_FILE, WorkerStatus
 
 log = logging.getLogger("ingest_worker")
 
@@ -35,6 +36,13 @@ def run_worker(
 ) -> None:
     """Consume until `stop` is set. The store and queue are opened by the caller, in its main thread."""
     exchange = source if source is not None else bootstrap.price_source(settings, sleep=_interruptible_sleep(stop))
+    status = WorkerStatus(settings.data_dir / STATUS_FILE)
+
+    def report(store_health: str) -> None:
+        if settings.backend == "embedded":  # Cloud Run has the logs, and no data dir
+            status.write(store_health, utc_now())
+
+    report("ok")
     handler = RefreshHandler(
         source=exchange,
         store=store,
@@ -42,6 +50,7 @@ def run_worker(
         clock=utc_now,
         sample_data=sample_data,
         fan_out_queue=queue if settings.backend == "gcp" else None,
+        on_store_status=report,
     )
     log.info("worker consuming refresh messages (%s backend)", settings.backend)
     try:

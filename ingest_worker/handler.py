@@ -44,8 +44,10 @@ class RefreshHandler:
     exchange: str = "kraken"
     sample_data: bool = False
     fan_out_queue: RefreshQueue | None = None
-    # The store's health as this worker sees it: an unwritable store is reported once a minute, not per coin.
+    # The store's health as this worker sees it: an unwritable store is reported once a minute, not per coin,
+    # to the log and to `on_store_status` (the worker's status file), with "ok" once it is over.
     store_outage: Outage = field(default_factory=Outage)
+    on_store_status: Callable[[str], None] = lambda status: None
 
     def __call__(self, delivery: Delivery) -> Verdict:
         try:
@@ -107,6 +109,7 @@ class RefreshHandler:
         lasted = self.store_outage.recovered(self.clock().timestamp())
         if lasted is not None:
             log.warning("the store takes writes again after %.0f s; refreshes resume", lasted)
+            self.on_store_status("ok")
 
     def _store_failed(self, exc: StoreUnavailable) -> None:
         now = self.clock().timestamp()
@@ -116,6 +119,7 @@ class RefreshHandler:
                 "store unwritable, refreshes wait for it (redelivered with backoff; reported once a minute): %s",
                 self.store_outage.status(now),
             )
+            self.on_store_status(self.store_outage.status(now))
 
     def _mark_failed(self, symbol: str, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"

@@ -20,6 +20,7 @@ import pytest
 from backends.sqlite_queue import SQLiteRefreshQueue
 from common import messages
 from fake_exchange import FakeKraken
+from ingest_worker.status import STATUS_FILE, read_status
 from tests.e2e.harness import DelosProcess, delos_env, wait_for
 from tests.faults.helpers import seed_store, stored_rows
 from tests.faults.processes import run_until_exit
@@ -156,6 +157,7 @@ def test_a_disk_that_fills_while_the_worker_runs_is_reported_at_a_low_rate_and_r
         full_s = 20.0
         time.sleep(full_s)
         lines_while_full = problem_lines(worker.logs())
+        status_while_full = read_status(data / STATUS_FILE)
         assert worker.proc.poll() is None, "the worker died on a full disk"
         assert len(stored_rows(data / "coins.sqlite3")) == stored_when_full
 
@@ -165,16 +167,19 @@ def test_a_disk_that_fills_while_the_worker_runs_is_reported_at_a_low_rate_and_r
             lambda: len(stored_rows(data / "coins.sqlite3")) == len(symbols), 30, "every coin after space came back"
         )
         recovered_s = time.monotonic() - freed_at
+        status_after = read_status(data / STATUS_FILE)
     finally:
         code = worker.stop(signal.SIGTERM)
     logs = worker.logs()
     print(
         f"\nFIGURES full disk while running: {len(lines_while_full)} warning/error lines in {full_s:.0f} s "
         f"(from {filled_at:.0f}), recovered {recovered_s:.1f} s after space came back, exit {code}; "
-        + " | ".join(lines_while_full)
+        f"status file while full: {status_while_full}; " + " | ".join(lines_while_full)
     )
     assert code == 0, logs
     assert "Traceback" not in logs
     assert len(lines_while_full) <= 6, "\n".join(lines_while_full)
     assert any("full" in line for line in lines_while_full)
     assert "usable again" in logs or "takes writes again" in logs
+    assert status_while_full is not None and "full" in status_while_full["store"], status_while_full
+    assert status_after is not None and status_after["store"] == "ok"

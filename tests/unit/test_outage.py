@@ -60,11 +60,13 @@ def test_the_worker_reports_an_unwritable_store_once_a_minute_and_its_recovery_o
     source = FakePriceSource({s: coin_series(listed, NOW, 10.0, 0.001) for s in ("BTC", "ETH", "SOL")})
     store = UnwritableStore()
     clock = [NOW]
+    statuses: list[str] = []
     handler = RefreshHandler(
         source=source,  # type: ignore[arg-type]
         store=store,
         coins=("BTC", "ETH", "SOL"),
         clock=lambda: clock[0],
+        on_store_status=statuses.append,
     )
     message = Delivery(message_id="m-1", body=json.dumps({"all": True}).encode(), delivery_attempt=1)
     caplog.set_level(logging.INFO)
@@ -84,3 +86,4 @@ def test_the_worker_reports_an_unwritable_store_once_a_minute_and_its_recovery_o
     assert sorted(store.docs) == ["BTC", "ETH", "SOL"]
     assert not handler.store_outage.down
     assert len([r for r in caplog.records if "takes writes again" in r.getMessage()]) == 1
+    assert [status.split(" (")[0] for status in statuses] == ["failing for 0 s", "failing for 60 s", "ok"]
