@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from common.errors import DataDirUnusable, DelosError, StoreDamaged
+from common.errors import DataDirUnusable, DelosError, StoreDamaged, StoreUnavailable
 from common.settings import Settings
 
 if TYPE_CHECKING:
@@ -62,11 +62,16 @@ def document_store(settings: Settings, *, reset: bool = False) -> DocumentStore:
     `reset` (the --reset-store flag) moves a damaged embedded store aside and starts an empty one.
     """
     if settings.backend == "gcp":
+        from google.auth.exceptions import GoogleAuthError
         from google.cloud import firestore
 
         from backends.firestore_store import FirestoreCoinStore
 
-        return FirestoreCoinStore(firestore.Client(project=settings.project))
+        try:
+            client = firestore.Client(project=settings.project)
+        except GoogleAuthError as exc:  # no credentials: an operator's error, told in one line
+            raise StoreUnavailable(f"cannot reach Firestore: {exc}") from exc
+        return FirestoreCoinStore(client)
     from backends.sqlite_store import SQLiteCoinStore
 
     return _reset_if_damaged(
