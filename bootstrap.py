@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from common.errors import DataDirUnusable, DelosError, StoreDamaged, StoreUnavailable
+from common.errors import DelosError, Misconfigured, StoreDamaged
 from common.settings import Settings
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def document_store(settings: Settings, *, reset: bool = False) -> DocumentStore:
         try:
             client = firestore.Client(project=settings.project)
         except GoogleAuthError as exc:  # no credentials: an operator's error, told in one line
-            raise StoreUnavailable(f"cannot reach Firestore: {exc}") from exc
+            raise Misconfigured(f"cannot reach Firestore: {exc}") from exc
         return FirestoreCoinStore(client)
     from backends.sqlite_store import SQLiteCoinStore
 
@@ -152,10 +152,10 @@ def close(adapter: object) -> None:
 
 # Exit codes of every entry point (README: "Exit codes").
 EXIT_RUNTIME = 1  # a damaged store, a thread that died, a store that failed at start
-EXIT_CONFIG = 2  # bad arguments or settings, an unusable data directory
+EXIT_CONFIG = 2  # bad arguments or settings, an unusable data directory, a port in use, no credentials
 
 
 def fail(program: str, error: DelosError) -> int:
     """Report an operator-facing failure as one line on stderr; returns the process's exit code."""
     print(f"{program}: {error}", file=sys.stderr, flush=True)
-    return EXIT_CONFIG if isinstance(error, DataDirUnusable) else EXIT_RUNTIME
+    return EXIT_CONFIG if isinstance(error, Misconfigured) else EXIT_RUNTIME

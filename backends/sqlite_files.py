@@ -58,12 +58,12 @@ def open_database(path: Path, schema: str, busy_timeout_s: float) -> None:
         raise ValueError("the schema creates no table")
     table = first_table.group(1)
     folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise DataDirUnusable(f"the data directory {folder} is not a directory")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataDirUnusable(f"cannot create the data directory {folder}: {exc.strerror}") from exc
-    if not folder.is_dir():
-        raise DataDirUnusable(f"the data directory {folder} is not a directory")
     if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
         # SQLite's WAL needs its -shm and -wal files beside the database, even to read it.
         raise DataDirUnusable(f"the data directory {folder} is not readable and writable (read-only filesystem?)")

@@ -56,8 +56,8 @@ def schedule(settings: Settings, queue: RefreshQueue, stop: threading.Event) -> 
         try:
             queue.publish(body, {"origin": "local-scheduler", "run_key": str(int(time.time()))})
             log.info("scheduled a refresh of %d coins", len(settings.coins))
-        except Exception:  # the scheduler must outlive a queue hiccup; the next tick retries
-            log.exception("could not publish the scheduled refresh")
+        except DelosError as exc:  # the scheduler must outlive a queue outage; the next tick retries
+            log.warning("could not publish the scheduled refresh: %s", exc)
         if stop.wait(settings.refresh_interval_s):
             return
 
@@ -142,7 +142,10 @@ def _serve_on(settings: Settings, sample_data: bool, reset_store: bool) -> int:
         except DelosError as exc:
             return bootstrap.fail("delos run", exc)
         with contextlib.suppress(KeyboardInterrupt):
-            failure = asyncio.run(serve_all(settings, store, queue, sample_data))
+            try:
+                failure = asyncio.run(serve_all(settings, store, queue, sample_data))
+            except DelosError as exc:
+                return bootstrap.fail("delos run", exc)
             if failure is not None:
                 print(f"delos run: {failure}; stopping", file=sys.stderr, flush=True)
                 return bootstrap.EXIT_RUNTIME

@@ -14,7 +14,8 @@ decides ack/nack by class in one function):
     │   └── RateLimited       exchange asked us to slow -> retried, then nack
     ├── StoreUnavailable      the document store failed -> nack (redelivered); at start, exit 1
     ├── StoreDamaged          a store file lost data    -> the process stops (exit 1): restore or reset
-    └── DataDirUnusable       DELOS_DATA_DIR unusable   -> the process stops (exit 2): fix the configuration
+    └── Misconfigured         the setup is wrong        -> the process stops (exit 2): fix the configuration
+        └── DataDirUnusable   DELOS_DATA_DIR unusable (cannot be created, read or written)
 """
 
 from __future__ import annotations
@@ -68,5 +69,9 @@ class StoreDamaged(DelosError):
     """A store's file is not whole (truncated, cut, corrupt): serving from it would hide lost data."""
 
 
-class DataDirUnusable(DelosError):
-    """The data directory cannot be created, read or written: an operator must fix it."""
+class Misconfigured(DelosError):
+    """Delos cannot start as configured (a port in use, no credentials): an operator must fix it."""
+
+
+class DataDirUnusable(Misconfigured):
+    """The data directory cannot be created, read or written."""

@@ -13,7 +13,7 @@ from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from common.errors import DelosError, StoreDamaged
+from common.errors import DelosError, Misconfigured, StoreDamaged
 from common.ports import CoinFeed, Subscription
 from delos.legacy import api_pb2 as legacy_pb
 from delos.v1 import lambo_pb2 as pb
@@ -89,7 +89,10 @@ async def start(host: str, port: int, cache: CoinCache | None = None) -> QuerySe
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME),
         server,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as exc:  # grpc's only word for "address in use" or "cannot assign address"
+        raise Misconfigured(f"cannot listen on {host}:{port} (in use, or not an address of this machine)") from exc
     await server.start()
     service = QueryService(server, bound, cache, health_servicer, servicer)
     await service.set_serving(False)
