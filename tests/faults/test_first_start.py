@@ -40,6 +40,9 @@ def test_ten_fresh_offline_runs_on_empty_data_dirs_all_answer(tmp_path: Path) ->
             code = run.stop(signal.SIGTERM, timeout_s=20)
         assert code == 0, run.logs()
         assert "Traceback" not in run.logs() and "database is locked" not in run.logs()
+        for name in ("coins.sqlite3-wal", "queue.sqlite3-wal"):  # a clean stop folds the WAL into the file
+            wal = tmp_path / f"data-{attempt}" / "sample" / name
+            assert not wal.exists() or wal.stat().st_size == 0
     print(f"\nFIGURES first start x{FRESH_STARTS}: all answered; seconds to every coin answered {seconds}")
 
 
