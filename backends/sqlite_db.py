@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from backends.sqlite_files import WHAT_TO_DO, connect, open_database
+from backends.sqlite_files import DAMAGE_CODES, WHAT_TO_DO, connect, open_database
 from common.errors import StoreDamaged, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_S = 5.0
 # A clean stop waits this long at most for other processes' readers before leaving the WAL to them.
 CHECKPOINT_TIMEOUT_S = 1.0
-DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 
 
 class ThreadConnections:

@@ -28,6 +28,11 @@ WAL_FRAME_HEADER_BYTES = 24
 WAL_MAGICS = (0x377F0682, 0x377F0683)
 WAL_LOOKS = 3
 WAL_LOOK_INTERVAL_S = 0.05
+# Only these say the file itself is bad; anything else must never lead an operator to move a good file aside.
+DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+ENVIRONMENT_CODES = frozenset(
+    {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM}
+)
 WHAT_TO_DO = "restore a backup (see `delos backup`) to that path, or start fresh with --reset-store (moves it aside)"
 
 
@@ -108,13 +113,21 @@ def _check(path: Path, table: str, busy_timeout_s: float) -> None:
             if problems != ["ok"]:
                 raise damaged(path, f"fails SQLite's quick_check ({' / '.join(problems)})")
             _check_marker(connection, path, table)
-    except sqlite3.DatabaseError as exc:
-        message = str(exc)
-        if "locked" in message or "busy" in message:
-            raise StoreUnavailable(f"cannot open {path}: {message}") from exc
-        if "unable to open" in message or "readonly" in message:
-            raise DataDirUnusable(f"cannot open {path}: {message}") from exc
-        raise damaged(path, f"is not a readable SQLite database ({message})") from exc
+    except sqlite3.Error as exc:
+        code = exc.sqlite_errorcode & 0xFF
+        if code in DAMAGE_CODES:
+            raise damaged(path, f"is not a readable SQLite database ({exc})") from exc
+        if code in ENVIRONMENT_CODES:  # the file may be fine: the disk or the directory is not
+            raise DataDirUnusable(f"cannot open {path}: {exc}{_full_disk_hint(path.parent)}") from exc
+        raise StoreUnavailable(f"cannot open {path}: {exc}") from exc
+
+
+def _full_disk_hint(folder: Path) -> str:
+    """SQLite reports a full disk met while creating its -shm as a bare "disk I/O error": say which it was."""
+    try:
+        return " (the disk is full)" if os.statvfs(folder).f_bavail == 0 else ""
+    except OSError:
+        return ""
 
 
 def _check_marker(connection: sqlite3.Connection, path: Path, table: str) -> None:

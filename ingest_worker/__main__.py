@@ -99,7 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             return bootstrap.fail("delos worker", exc)
         # A handler thread still blocked in an HTTP call is a daemon: it does not hold up the exit,
         # and its message comes back by lease expiry.
-        run_worker(settings, stop, store=store, queue=queue)
+        try:
+            run_worker(settings, stop, store=store, queue=queue)
+        except DelosError as exc:  # e.g. the queue's file damaged while running: waiting cannot mend it
+            return bootstrap.fail("delos worker", exc)
     return 0
 
 

@@ -121,15 +121,23 @@ def test_a_read_only_data_dir_stops_the_process_with_one_line_and_exit_2(
     assert str(data) in line and ("read-only" in line.lower() or "Read-only" in line)
 
 
+@pytest.mark.parametrize("state", ["a store in it", "empty"])
 def test_a_full_disk_at_start_stops_the_worker_with_one_line_and_exit_2(
-    tmpfs: Tmpfs, exchange: FakeKraken, tmp_path: Path
+    state: str, tmpfs: Tmpfs, exchange: FakeKraken, tmp_path: Path
 ) -> None:
-    tmpfs.fill()
     data = tmpfs.path / "data"
+    if state == "a store in it":
+        seeded(data)
+    tmpfs.fill()
     ending = run_until_exit(["worker"], env_for(data, exchange), tmp_path / "worker.log")
     line = ending.failure_line()
-    print(f"\nFIGURES full disk at start, delos worker: exit {ending.code} after {ending.seconds:.2f} s; {line}")
-    assert ending.code == 2 and "full" in line and str(data / "coins.sqlite3") in line
+    print(f"\nFIGURES full disk at start, {state}: exit {ending.code} after {ending.seconds:.2f} s; {line}")
+    assert ending.code == 2 and str(data / "coins.sqlite3") in line
+    assert "--reset-store" not in line, "a full disk must never send an operator to move a good store aside"
+    tmpfs.free()
+    if state == "a store in it":
+        assert "the disk is full" in line
+        assert sorted(stored_rows(data / "coins.sqlite3")) == ["BTC", "ETH"]
 
 
 def problem_lines(logs: str) -> list[str]:
