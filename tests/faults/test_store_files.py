@@ -102,6 +102,14 @@ def wal_cut_in_half(store: Path) -> None:
     os.truncate(wal, wal.stat().st_size // 2)
 
 
+def wal_cut_at_a_frame(store: Path) -> None:
+    """Cut between two whole frames: the log still looks whole; the -shm the worker left says what it held."""
+    wal = store.with_name(store.name + "-wal")
+    frame = 24 + PAGE
+    frames = (wal.stat().st_size - 32) // frame
+    os.truncate(wal, 32 + frames // 2 * frame)
+
+
 def garbage_header(store: Path) -> None:
     # After a clean stop: while the -wal holds a newer page 1, SQLite reads that one and nothing is lost.
     checkpointed(store)
@@ -126,6 +134,7 @@ DAMAGES: dict[str, Callable[[Path], None]] = {
     "truncated to 0 bytes, -wal kept": truncated_with_wal,
     "truncated to 0 bytes, no -wal": truncated_without_wal,
     "-wal cut in half": wal_cut_in_half,
+    "-wal cut between two frames": wal_cut_at_a_frame,
     "garbage header": garbage_header,
     "a text file": text_file,
     "garbage pages in the middle": garbage_pages_in_the_middle,
