@@ -13,22 +13,15 @@ import contextlib
 import os
 import re
 import sqlite3
-import struct
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from backends.sqlite_wal import wal_cut
 from common.errors import DataDirUnusable, StoreDamaged, StoreUnavailable
 
 SCHEMA_VERSION = "1"
 META = "CREATE TABLE IF NOT EXISTS delos_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-WAL_HEADER_BYTES = 32
-WAL_FRAME_HEADER_BYTES = 24
-WAL_MAGICS = (0x377F0682, 0x377F0683)
-WAL_INDEX_HEADER_BYTES = 48
-WAL_LOOKS = 3
-WAL_LOOK_INTERVAL_S = 0.05
 # Only these say the file itself is bad; anything else must never lead an operator to move a good file aside.
 DAMAGE_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 ENVIRONMENT_CODES = frozenset(
@@ -107,7 +100,9 @@ def _create(path: Path, schema: str, table: str, busy_timeout_s: float) -> None:
 def _check(path: Path, table: str, busy_timeout_s: float) -> None:
     if path.stat().st_size == 0:
         raise damaged(path, "is empty (0 bytes), but Delos creates it whole: it was truncated")
-    _check_wal(path)
+    problem = wal_cut(path)
+    if problem is not None:
+        raise damaged(path, problem)
     try:
         with contextlib.closing(connect(path, busy_timeout_s)) as connection:
             problems = [row[0] for row in connection.execute("PRAGMA quick_check(3)")]
@@ -148,68 +143,6 @@ def _check_marker(connection: sqlite3.Connection, path: Path, table: str) -> Non
         raise damaged(path, "lacks the marker Delos writes at creation")
     if meta.get("schema_version") != SCHEMA_VERSION:
         raise damaged(path, f"has schema version {meta.get('schema_version')}, this Delos reads {SCHEMA_VERSION}")
-
-
-def _check_wal(path: Path) -> None:
-    """A write-ahead log is whole frames; a cut one would silently drop every commit past the cut.
-
-    A live writer in another process appends a frame in two writes, so one look can catch it half
-    written: the log counts as cut only if it looks cut, at the same size, on every look.
-    """
-    wal = path.with_name(path.name + "-wal")
-    looks: set[tuple[int, str]] = set()
-    for _ in range(WAL_LOOKS):
-        look = _wal_problem(wal)
-        if look is None:
-            return
-        looks.add(look)
-        time.sleep(WAL_LOOK_INTERVAL_S)
-    if len(looks) == 1:
-        raise damaged(path, f"has a write-ahead log {wal.name} {looks.pop()[1]}")
-
-
-def _wal_problem(wal: Path) -> tuple[int, str] | None:
-    """(size, what is wrong) if the log is not whole frames or lost committed ones; None if whole (or absent)."""
-    # The index first: a writer appends frames before it counts them, so this order never sees more
-    # counted than written.
-    index, _ = _read(wal.with_name(wal.name.removesuffix("-wal") + "-shm"), 2 * WAL_INDEX_HEADER_BYTES)
-    header, size = _read(wal, WAL_HEADER_BYTES)
-    if header is None or size == 0:
-        return None
-    if len(header) < WAL_HEADER_BYTES or struct.unpack(">I", header[:4])[0] not in WAL_MAGICS:
-        return size, "whose header is cut or overwritten"
-    frame_bytes = WAL_FRAME_HEADER_BYTES + struct.unpack(">I", header[8:12])[0]
-    if (size - WAL_HEADER_BYTES) % frame_bytes:
-        return size, "ending in a partial frame: it was cut, commits are lost"
-    frames = (size - WAL_HEADER_BYTES) // frame_bytes
-    committed = _committed_frames(index, header[16:24])
-    if committed is not None and committed > frames:
-        return size, f"holding {frames} frames where {committed} were committed: it was cut, commits are lost"
-    return None
-
-
-def _read(path: Path, limit: int) -> tuple[bytes | None, int]:
-    """Up to `limit` bytes from the start of `path`, and its size; (None, 0) if it does not exist."""
-    try:
-        with path.open("rb") as file:
-            return file.read(limit), os.fstat(file.fileno()).st_size
-    except FileNotFoundError:
-        return None, 0
-
-
-def _committed_frames(index: bytes | None, wal_salts: bytes) -> int | None:
-    """The frames the wal-index (-shm, left by the last writer) counts as committed, if it describes this log.
-
-    Its header is two identical copies of SQLite's WalIndexHdr: mxFrame (native byte order) at 16, the
-    log's salts at 32. Different salts mean another generation of the log: then it says nothing.
-    """
-    if index is None or len(index) < 2 * WAL_INDEX_HEADER_BYTES:
-        return None
-    if index[:WAL_INDEX_HEADER_BYTES] != index[WAL_INDEX_HEADER_BYTES:]:
-        return None
-    if index[32:40] != wal_salts:  # copied byte for byte from the log's header
-        return None
-    return int(struct.unpack_from("=I", index, 16)[0])
 
 
 def damaged(path: Path, what: str) -> StoreDamaged:
