@@ -110,7 +110,8 @@ class SQLiteRefreshQueue:
                     log.error("refresh queue unusable, retrying with backoff: %s", outage.status(time.time()))
                 stop.wait(wait_s)
                 continue
-            lasted = outage.recovered(time.time())
+            # Only a lease that wrote something proves the file takes writes again (an empty poll writes nothing).
+            lasted = outage.recovered(time.time()) if leased else None
             if lasted is not None:
                 log.warning("refresh queue usable again after %.0f s", lasted)
             for token, delivery in leased:
