@@ -12,10 +12,11 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from common.errors import BadPriceData
+from common.errors import BadPriceData, DelosError, Misconfigured, StoreDamaged
 from common.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 
 Sleep = Callable[[float], None]
+T = TypeVar("T")
 
 
 def configure_logging(settings: Settings) -> None:
@@ -47,40 +49,71 @@ def configure_logging(settings: Settings) -> None:
 
 
 def store_path(settings: Settings) -> Path:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """The embedded store's file (its folder is created, and the file checked, when it is opened)."""
     return settings.data_dir / "coins.sqlite3"
 
 
 def queue_path(settings: Settings) -> Path:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """The embedded queue's file."""
     return settings.data_dir / "queue.sqlite3"
 
 
-def coin_store(settings: Settings) -> CoinStore:
+def coin_store(settings: Settings, *, reset: bool = False) -> CoinStore:
     """The worker's document store for the configured backend."""
-    return _store(settings)
+    return document_store(settings, reset=reset)
 
 
-def coin_feed(settings: Settings) -> CoinFeed:
+def coin_feed(settings: Settings, *, reset: bool = False) -> CoinFeed:
     """The query service's view of the documents for the configured backend."""
-    return _store(settings)
+    return document_store(settings, reset=reset)
 
 
 def status_reader(settings: Settings) -> StatusReader:
     """The store as operators read it (documents and failures), for the configured backend."""
-    return _store(settings)
+    return document_store(settings)
 
 
-def _store(settings: Settings) -> DocumentStore:
+def document_store(settings: Settings, *, reset: bool = False) -> DocumentStore:
+    """The store, opened and checked now, in the calling thread: StoreDamaged if its file lost data.
+
+    `reset` (the --reset-store flag) moves a damaged embedded store aside and starts an empty one.
+    """
     if settings.backend == "gcp":
+        from google.auth.exceptions import GoogleAuthError
         from google.cloud import firestore
 
         from backends.firestore_store import FirestoreCoinStore
 
-        return FirestoreCoinStore(firestore.Client(project=settings.project))
+        try:
+            client = firestore.Client(project=settings.project)
+        except GoogleAuthError as exc:  # no credentials: an operator's error, told in one line
+            raise Misconfigured(f"cannot reach Firestore: {exc}") from exc
+        return FirestoreCoinStore(client)
     from backends.sqlite_store import SQLiteCoinStore
 
-    return SQLiteCoinStore(store_path(settings), poll_interval_s=settings.poll_interval_s)
+    return _reset_if_damaged(
+        lambda: SQLiteCoinStore(store_path(settings), poll_interval_s=settings.poll_interval_s),
+        store_path(settings),
+        reset,
+    )
+
+
+def opened_queue(settings: Settings, *, reset: bool = False) -> RefreshQueue:
+    """refresh_queue(settings), with a damaged embedded queue moved aside when `reset` is set."""
+    return _reset_if_damaged(lambda: refresh_queue(settings), queue_path(settings), reset)
+
+
+def _reset_if_damaged(build: Callable[[], T], path: Path, reset: bool) -> T:
+    try:
+        return build()
+    except StoreDamaged as exc:
+        if not reset:
+            raise
+        from backends.sqlite_files import move_aside
+
+        aside = move_aside(path, datetime.now(UTC))
+        logging.getLogger("delos").warning("%s -- --reset-store moved it to %s, starting empty", exc, aside)
+        return build()
 
 
 def refresh_queue(settings: Settings) -> RefreshQueue:
@@ -96,10 +129,19 @@ def refresh_queue(settings: Settings) -> RefreshQueue:
             settings.subscription,
             max_outstanding=settings.max_outstanding,
         )
+    from backends.redelivery import Redelivery
     from backends.sqlite_queue import SQLiteRefreshQueue
 
+    redelivery = Redelivery(
+        backoff_min_s=settings.retry_backoff_min_s,
+        backoff_max_s=settings.retry_backoff_max_s,
+        budget_s=settings.retry_budget_s,
+    )
     return SQLiteRefreshQueue(
-        queue_path(settings), max_outstanding=settings.max_outstanding, ack_deadline_s=settings.ack_deadline_s
+        queue_path(settings),
+        max_outstanding=settings.max_outstanding,
+        ack_deadline_s=settings.ack_deadline_s,
+        redelivery=redelivery,
     )
 
 
@@ -218,3 +260,21 @@ PRICE_SOURCES: Mapping[str, Callable[[Settings, Sleep], PriceSource]] = {
     "coinbase": _coinbase,
     "binance": _binance,
 }
+
+
+def close(adapter: object) -> None:
+    """Close an adapter this module built (every real one has close(); the ports do not require it)."""
+    closer = getattr(adapter, "close", None)
+    if closer is not None:
+        closer()
+
+
+# Exit codes of every entry point (README: "Exit codes").
+EXIT_RUNTIME = 1  # a damaged store, a thread that died, a store that failed at start
+EXIT_CONFIG = 2  # bad arguments or settings, an unusable data directory, a port in use, no credentials
+
+
+def fail(program: str, error: DelosError) -> int:
+    """Report an operator-facing failure as one line on stderr; returns the process's exit code."""
+    print(f"{program}: {error}", file=sys.stderr, flush=True)
+    return EXIT_CONFIG if isinstance(error, Misconfigured) else EXIT_RUNTIME

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from google.api_core import exceptions
+from google.api_core import retry as retries
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -124,8 +125,10 @@ class FirestoreCoinStore:
 
     def load_all(self) -> list[CoinDocument]:
         """Every readable document (corrupt ones are logged and skipped)."""
+        # The default retry policy keeps retrying an unreachable Firestore for minutes without a word: bounded
+        # here, a failed load is reported (StoreUnavailable) and the caller retries it, saying so.
         with translated("cannot load coin documents"):
-            snapshots = list(self.coins.stream(timeout=self.timeout_s))
+            snapshots = list(self.coins.stream(timeout=self.timeout_s, retry=retries.Retry(timeout=self.timeout_s)))
         return [doc for snapshot in snapshots if (doc := parse_snapshot(snapshot)) is not None]
 
     def watch(

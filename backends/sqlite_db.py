@@ -1,20 +1,29 @@
 """Shared SQLite plumbing: one connection per thread, WAL, busy timeout, one error translation.
 
 WAL lets the query service read while the worker writes from another process;
-the busy timeout makes writers queue instead of failing at once.
+the busy timeout makes writers queue instead of failing at once. The file is
+created and checked once, by the constructor, in the thread that builds this
+object (sqlite_files.open_database); threads then only open plain connections,
+so two threads starting at once never race on journal_mode or the schema.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from common.errors import StoreUnavailable
+from backends.sqlite_files import DAMAGE_CODES, WHAT_TO_DO, connect, open_database
+from common.errors import StoreDamaged, StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_S = 5.0
+# A clean stop waits this long at most for other processes' readers before leaving the WAL to them.
+CHECKPOINT_TIMEOUT_S = 1.0
 
 
 class ThreadConnections:
@@ -26,21 +35,16 @@ class ThreadConnections:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        with translated(f"cannot open {path}"):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.get().executescript(schema)
+        open_database(path, schema, busy_timeout_s)
 
     def get(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), never implicit.
-            connection = sqlite3.connect(
-                self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
-            connection.execute("PRAGMA synchronous=FULL")
+            # isolation_level=None (in connect): transactions are explicit (BEGIN IMMEDIATE), never implicit.
+            with translated(f"cannot open {self.path}"):
+                connection = connect(self.path, self.busy_timeout_s)
+                connection.execute("PRAGMA synchronous=FULL")
             self._local.connection = connection
             with self._lock:
                 self._all.append(connection)
@@ -60,9 +64,19 @@ class ThreadConnections:
             connection.execute("COMMIT")
 
     def close(self) -> None:
-        """Close every thread's connection; use only once no thread is still working."""
+        """Checkpoint the WAL into the database file, then close every thread's connection.
+
+        Use only once no thread is still working. After a clean stop the database file alone
+        holds every commit, so copying it is a backup.
+        """
         with self._lock:
             connections, self._all = self._all, []
+        if connections:
+            try:
+                connections[0].execute(f"PRAGMA busy_timeout={int(CHECKPOINT_TIMEOUT_S * 1000)}")
+                connections[0].execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:  # another process is still busy with it: it checkpoints later
+                log.info("could not checkpoint %s on close: %s", self.path, exc)
         for connection in connections:
             connection.close()
         self._local = threading.local()
@@ -70,8 +84,12 @@ class ThreadConnections:
 
 @contextmanager
 def translated(what: str) -> Iterator[None]:
-    """The one place that turns sqlite3 errors into StoreUnavailable."""
+    """The one place that turns sqlite3 errors into StoreUnavailable (or StoreDamaged: retrying cannot help)."""
     try:
         yield
+    except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode & 0xFF in DAMAGE_CODES:
+            raise StoreDamaged(f"{what}: the file is corrupt ({exc}); {WHAT_TO_DO}") from exc
+        raise StoreUnavailable(f"{what}: {exc}") from exc
     except sqlite3.Error as exc:
         raise StoreUnavailable(f"{what}: {exc}") from exc

@@ -3,6 +3,9 @@
 A delivery is a lease: the row stays but is invisible until `visible_at`. Ack
 deletes it; nack, a handler error, or a crashed consumer (its lease simply
 expires) makes it visible again, so delivery is at-least-once across processes.
+A nacked message comes back after a capped exponential backoff, and is
+dead-lettered only once it has used both its attempts and its time budget
+(see redelivery.py): an exchange outage of minutes does not lose a refresh.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from backends.redelivery import Redelivery
 from backends.sqlite_db import ThreadConnections, translated
 from common.errors import StoreUnavailable
+from common.outage import Outage
 from common.ports import Delivery, Verdict
 
 log = logging.getLogger(__name__)
@@ -30,7 +35,8 @@ CREATE TABLE IF NOT EXISTS messages (
     attributes       TEXT NOT NULL,                      -- JSON object of strings
     delivery_attempt INTEGER NOT NULL DEFAULT 0,
     visible_at       REAL NOT NULL,                      -- unix seconds; leased until then
-    lease            TEXT                                -- token of the current lease: stale acks are ignored
+    lease            TEXT,                               -- token of the current lease: stale acks are ignored
+    first_attempt_at REAL                                -- unix seconds of the first delivery: the budget's start
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (visible_at, seq);
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -41,7 +47,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     dead_at          REAL NOT NULL
 );
 """
-MAX_NACK_BACKOFF_S = 10.0
+# Files created before the retry budget existed lack its column; added on open.
+MIGRATION = "ALTER TABLE messages ADD COLUMN first_attempt_at REAL"
 
 
 class SQLiteRefreshQueue:
@@ -54,18 +61,23 @@ class SQLiteRefreshQueue:
         ack_deadline_s: float = 60,
         max_outstanding: int = 1,
         poll_interval_s: float = 0.2,
-        max_delivery_attempts: int = 5,
-        nack_backoff_s: float = 0.2,
+        redelivery: Redelivery | None = None,
         shutdown_timeout_s: float = 8.0,
     ) -> None:
         self.path = path
         self.ack_deadline_s = ack_deadline_s
         self.max_outstanding = max_outstanding
         self.poll_interval_s = poll_interval_s
-        self.max_delivery_attempts = max_delivery_attempts
-        self.nack_backoff_s = nack_backoff_s
+        self.redelivery = redelivery if redelivery is not None else Redelivery()
         self.shutdown_timeout_s = shutdown_timeout_s
         self._db = ThreadConnections(path, SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._db.transaction() as connection:
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(messages)")}
+            if "first_attempt_at" not in columns:
+                connection.execute(MIGRATION)
 
     def publish(self, body: bytes, attributes: Mapping[str, str] | None = None) -> str:
         """Store the message durably (committed before returning); returns its id."""
@@ -81,6 +93,7 @@ class SQLiteRefreshQueue:
         """Lease and handle messages in publish order, up to max_outstanding at once, until `stop` is set."""
         in_flight: dict[str, threading.Thread] = {}
         last_extended = time.monotonic()
+        outage = Outage()  # a full disk or read-only file: back off, report once a minute, not per poll
         while not stop.is_set():
             for token, thread in list(in_flight.items()):
                 if not thread.is_alive():
@@ -92,8 +105,15 @@ class SQLiteRefreshQueue:
                     last_extended = time.monotonic()
                 leased = self._lease(self.max_outstanding - len(in_flight))
             except StoreUnavailable as exc:
-                log.warning("refresh queue unavailable (%s); retrying", exc)
-                leased = []
+                wait_s, report = outage.failed(str(exc), time.time())
+                if report:
+                    log.error("refresh queue unusable, retrying with backoff: %s", outage.status(time.time()))
+                stop.wait(wait_s)
+                continue
+            # Only a lease that wrote something proves the file takes writes again (an empty poll writes nothing).
+            lasted = outage.recovered(time.time()) if leased else None
+            if lasted is not None:
+                log.warning("refresh queue usable again after %.0f s", lasted)
             for token, delivery in leased:
                 thread = threading.Thread(
                     target=self._handle, args=(handler, token, delivery), name="sqlite-refresh-handler", daemon=True
@@ -120,18 +140,19 @@ class SQLiteRefreshQueue:
         leased: list[tuple[str, Delivery]] = []
         with self._db.transaction() as connection:
             rows = connection.execute(
-                "SELECT id, body, attributes, delivery_attempt FROM messages"
+                "SELECT id, body, attributes, delivery_attempt, COALESCE(first_attempt_at, ?) FROM messages"
                 " WHERE visible_at <= ? ORDER BY seq LIMIT ?",
-                (now, capacity),
+                (now, now, capacity),
             ).fetchall()
-            for message_id, body, attributes, attempts in rows:
-                if attempts >= self.max_delivery_attempts:  # its last lease expired unacked
-                    self._dead_letter(connection, message_id, attempts)
+            for message_id, body, attributes, attempts, first_attempt_at in rows:
+                if self.redelivery.exhausted(attempts, now - first_attempt_at):  # its last lease expired unacked
+                    self._dead_letter(connection, message_id, attempts, now - first_attempt_at)
                     continue
                 token = uuid.uuid4().hex
                 connection.execute(
-                    "UPDATE messages SET delivery_attempt = ?, visible_at = ?, lease = ? WHERE id = ?",
-                    (attempts + 1, now + self.ack_deadline_s, token, message_id),
+                    "UPDATE messages SET delivery_attempt = ?, visible_at = ?, lease = ?, first_attempt_at = ?"
+                    " WHERE id = ?",
+                    (attempts + 1, now + self.ack_deadline_s, token, first_attempt_at, message_id),
                 )
                 leased.append((token, Delivery(message_id, bytes(body), json.loads(attributes), attempts + 1)))
         return leased
@@ -147,6 +168,8 @@ class SQLiteRefreshQueue:
                 self._ack(token, delivery)
             else:
                 self._nack(token, delivery)
+        except StoreUnavailable as exc:  # the lease will expire and the message come back
+            log.warning("could not settle message %s (%s); it will be redelivered", delivery.message_id, exc)
         except Exception:
             # The lease will expire and the message come back: at-least-once still holds.
             log.exception("could not settle message %s; it will be redelivered", delivery.message_id)
@@ -158,13 +181,20 @@ class SQLiteRefreshQueue:
             log.warning("late ack of message %s ignored: its lease had expired", delivery.message_id)
 
     def _nack(self, token: str, delivery: Delivery) -> None:
-        if delivery.delivery_attempt >= self.max_delivery_attempts:
-            with self._db.transaction() as connection:
-                if connection.execute("SELECT 1 FROM messages WHERE lease = ?", (token,)).fetchone():
-                    self._dead_letter(connection, delivery.message_id, delivery.delivery_attempt)
-            return
-        backoff_s = min(self.nack_backoff_s * 2 ** (delivery.delivery_attempt - 1), MAX_NACK_BACKOFF_S)
-        self._release([token], delay_s=backoff_s)
+        """Dead-letter the message if its attempts and time are used up, else hide it for the next backoff."""
+        with self._db.transaction() as connection:
+            row = connection.execute("SELECT first_attempt_at FROM messages WHERE lease = ?", (token,)).fetchone()
+            if row is None:
+                return  # the lease expired meanwhile: the message is someone else's now
+            now = time.time()
+            retrying_for_s = now - (row[0] if row[0] is not None else now)
+            if self.redelivery.exhausted(delivery.delivery_attempt, retrying_for_s):
+                self._dead_letter(connection, delivery.message_id, delivery.delivery_attempt, retrying_for_s)
+                return
+            connection.execute(
+                "UPDATE messages SET visible_at = ?, lease = NULL WHERE lease = ?",
+                (now + self.redelivery.backoff_s(delivery.delivery_attempt), token),
+            )
 
     def _release(self, tokens: list[str], delay_s: float) -> None:
         with self._db.transaction() as connection:
@@ -181,7 +211,9 @@ class SQLiteRefreshQueue:
                     [(time.time() + self.ack_deadline_s, token) for token in tokens],
                 )
 
-    def _dead_letter(self, connection: sqlite3.Connection, message_id: str, attempts: int) -> None:
+    def _dead_letter(
+        self, connection: sqlite3.Connection, message_id: str, attempts: int, retrying_for_s: float
+    ) -> None:
         """Move a message to dead_letters, like a dead-letter topic: kept for operators, never redelivered."""
         connection.execute(
             "INSERT OR REPLACE INTO dead_letters (id, body, attributes, delivery_attempt, dead_at)"
@@ -189,7 +221,12 @@ class SQLiteRefreshQueue:
             (attempts, time.time(), message_id),
         )
         connection.execute("DELETE FROM messages WHERE id = ?", (message_id,))
-        log.error("refresh message %s dead-lettered after %d delivery attempts", message_id, attempts)
+        log.error(
+            "refresh message %s dead-lettered after %d delivery attempts over %.0f s",
+            message_id,
+            attempts,
+            retrying_for_s,
+        )
 
     def pending(self) -> int:
         """Messages not yet acked or dead-lettered, leased or not (for operators and tests)."""
@@ -197,7 +234,7 @@ class SQLiteRefreshQueue:
             return int(self._db.get().execute("SELECT COUNT(*) FROM messages").fetchone()[0])
 
     def dead_letters(self) -> list[Delivery]:
-        """Messages that failed max_delivery_attempts times, oldest first, as last delivered."""
+        """Dead-lettered messages, oldest first, as last delivered: body and attributes kept for a replay."""
         with translated(f"cannot read {self.path}"):
             rows = (
                 self._db.get()

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 from backends.keys import symbol_key
 from backends.sqlite_db import ThreadConnections, translated
+from backends.sqlite_files import backup
 from backends.sqlite_watch import SQLiteWatcher, parse_row
 from common.document import CoinDocument, is_improvement, to_dict
 from common.status import RefreshFailure, RefreshOutcome
@@ -166,8 +168,14 @@ class SQLiteCoinStore:
         docs = self.load_all()
         return docs, self.watch(on_change, on_health)
 
+    def backup(self, target: Path) -> int:
+        """A consistent copy of the store at `target`, taken while others write; returns the coins in it."""
+        backup(self.path, target, self._db.busy_timeout_s)
+        with translated(f"cannot read {target}"), closing(sqlite3.connect(target)) as copy:
+            return int(copy.execute("SELECT COUNT(*) FROM coins").fetchone()[0])
+
     def close(self) -> None:
-        """Stop every watcher and close this object's connections."""
+        """Stop every watcher, checkpoint the WAL into the file and close this object's connections."""
         for watcher in self._watchers:
             watcher.close()
         self._watchers.clear()

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from backends.sqlite_files import connect
 from common.document import CoinDocument, from_dict
 from common.errors import BadPriceData
 
@@ -86,7 +87,7 @@ class SQLiteWatcher:
 
     def _read_changes(self) -> list[tuple[str, str, int]]:
         if self._connection is None:
-            self._connection = sqlite3.connect(self.path, timeout=READ_BUSY_TIMEOUT_S, isolation_level=None)
+            self._connection = connect(self.path, READ_BUSY_TIMEOUT_S)  # never creates a missing file
         rows = self._connection.execute(
             "SELECT symbol, doc, seq FROM coins WHERE seq > ? ORDER BY seq", (self.last_seq,)
         ).fetchall()

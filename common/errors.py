@@ -12,7 +12,10 @@ decides ack/nack by class in one function):
     ├── BadPriceData          exchange data unusable    -> coin marked failed, no retry
     ├── ExchangeUnavailable   transient: 5xx, timeout   -> retried, then nack
     │   └── RateLimited       exchange asked us to slow -> retried, then nack
-    └── StoreUnavailable      the document store failed -> nack (redelivered)
+    ├── StoreUnavailable      the document store failed -> nack (redelivered); at start, exit 1
+    ├── StoreDamaged          a store file lost data    -> the process stops (exit 1): restore or reset
+    └── Misconfigured         the setup is wrong        -> the process stops (exit 2): fix the configuration
+        └── DataDirUnusable   DELOS_DATA_DIR unusable (cannot be created, read or written)
 """
 
 from __future__ import annotations
@@ -60,3 +63,15 @@ class RateLimited(ExchangeUnavailable):
 
 class StoreUnavailable(DelosError):
     """The document store could not be read or written."""
+
+
+class StoreDamaged(DelosError):
+    """A store's file is not whole (truncated, cut, corrupt): serving from it would hide lost data."""
+
+
+class Misconfigured(DelosError):
+    """Delos cannot start as configured (a port in use, no credentials): an operator must fix it."""
+
+
+class DataDirUnusable(Misconfigured):
+    """The data directory cannot be created, read or written."""

@@ -46,6 +46,9 @@ class Settings:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     ack_deadline_s: float = 60.0
+    retry_backoff_min_s: float = 10.0
+    retry_backoff_max_s: float = 600.0
+    retry_budget_s: float = 1200.0
     coins: tuple[str, ...] = DEFAULT_COINS
     refresh_interval_s: float = 86400.0
     host: str = "127.0.0.1"
@@ -75,6 +78,10 @@ class Settings:
         project = env.get("GOOGLE_CLOUD_PROJECT") or None
         if backend == "gcp" and not project:
             raise SettingsError("DELOS_BACKEND=gcp needs GOOGLE_CLOUD_PROJECT")
+        retry_backoff_min_s = _number(env, "DELOS_RETRY_BACKOFF_MIN", cls.retry_backoff_min_s, minimum=0.0)
+        retry_backoff_max_s = _number(env, "DELOS_RETRY_BACKOFF_MAX", cls.retry_backoff_max_s, minimum=0.0)
+        if retry_backoff_max_s < retry_backoff_min_s:
+            raise SettingsError("DELOS_RETRY_BACKOFF_MAX must be at least DELOS_RETRY_BACKOFF_MIN")
         return cls(
             backend=backend,
             data_dir=Path(env.get("DELOS_DATA_DIR", ".delos")),
@@ -86,6 +93,9 @@ class Settings:
             backoff_base_s=_number(env, "DELOS_BACKOFF_BASE", cls.backoff_base_s, minimum=0.0),
             backoff_cap_s=_number(env, "DELOS_BACKOFF_CAP", cls.backoff_cap_s, minimum=0.0),
             ack_deadline_s=_number(env, "DELOS_ACK_DEADLINE", cls.ack_deadline_s, minimum=1.0, maximum=600.0),
+            retry_backoff_min_s=retry_backoff_min_s,
+            retry_backoff_max_s=retry_backoff_max_s,
+            retry_budget_s=_number(env, "DELOS_RETRY_BUDGET", cls.retry_budget_s, minimum=0.0),
             coins=_coins(env.get("DELOS_COINS")),
             refresh_interval_s=_number(env, "DELOS_REFRESH_INTERVAL", cls.refresh_interval_s, minimum=1.0),
             host=env.get("DELOS_HOST", cls.host),

@@ -15,10 +15,20 @@ locals {
   # so this value mainly bounds how long a message stays invisible after a worker dies mid-fetch.
   ingest_ack_deadline_seconds = 120
 
-  # Attempts before a message is dead-lettered. 5 is the Pub/Sub minimum; messages that can never be
-  # processed (bad JSON, unknown symbol) are acked by the worker and logged, so only repeated
-  # transient failures (Kraken or Firestore down for a long time) reach the dead-letter topic.
-  ingest_max_delivery_attempts = 5
+  # Retries are budgeted in time, not only in count: a refresh must outlive an exchange outage of at
+  # least 15 minutes before it is dead-lettered. Messages that can never be processed (bad JSON, unknown
+  # symbol) are acked by the worker and logged, so only repeated transient failures (Kraken or Firestore
+  # down for a long time) reach the dead-letter topic.
+  #
+  # Between deliveries of a nacked message Pub/Sub waits a backoff that grows exponentially from the
+  # subscription's retry_policy minimum_backoff (120 s below) to its maximum_backoff (600 s, the most
+  # Pub/Sub allows), and dead-letters on the max_delivery_attempts-th failure (5..100), so a message
+  # has (attempts - 1) backoffs to wait out an outage:
+  #   doubling from 120 s: 120 + 240 + 480 + 6 x 600                     = 4,440 s (74 min)
+  #   and even if the backoff never grew (it is best effort): 9 x 120    = 1,080 s (18 min) >= 15 min
+  # A worker's own retries (seconds) and the ack deadline of an abandoned delivery only add to this.
+  # The embedded queue keeps the same promise with its own numbers (backends/redelivery.py).
+  ingest_max_delivery_attempts = 10
 
   seven_days = "604800s"
 }
@@ -50,10 +60,10 @@ resource "google_pubsub_subscription" "ingest" {
   message_retention_duration = local.seven_days
   retain_acked_messages      = false
 
-  # Nacked or expired messages come back after an exponential backoff instead of at once,
-  # so a Kraken outage does not turn into a hot redelivery loop.
+  # Nacked or expired messages come back after an exponential backoff instead of at once, so a
+  # Kraken outage neither turns into a hot redelivery loop nor uses up the attempts (see locals).
   retry_policy {
-    minimum_backoff = "10s"
+    minimum_backoff = "120s"
     maximum_backoff = "600s"
   }
 

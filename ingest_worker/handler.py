@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from opentelemetry import metrics
@@ -20,6 +20,7 @@ from common.errors import (
     UnknownSymbol,
 )
 from common.exchanges import is_archived
+from common.outage import Outage
 from common.ports import CoinStore, Delivery, PriceSource, RefreshQueue, Verdict
 from ingest_worker.refresh import refresh_coin
 
@@ -63,6 +64,10 @@ class RefreshHandler:
     clock: Callable[[], datetime]
     sample_data: bool = False
     fan_out_queue: RefreshQueue | None = None
+    # The store's health as this worker sees it: an unwritable store is reported once a minute, not per coin,
+    # to the log and to `on_store_status` (the worker's status file), with "ok" once it is over.
+    store_outage: Outage = field(default_factory=Outage)
+    on_store_status: Callable[[str], None] = lambda status: None
 
     def __call__(self, delivery: Delivery) -> Verdict:
         try:
@@ -100,6 +105,8 @@ class RefreshHandler:
                     "duration_ms": duration_ms,
                 },
             )
+            if self.store_outage.down:
+                break  # nothing can be saved: the rest waits for the redelivery instead of asking the exchange
         return Verdict.NACK if retry else Verdict.ACK
 
     def refresh(self, symbol: str, force: bool) -> bool:
@@ -112,6 +119,10 @@ class RefreshHandler:
             doc = refresh_coin(
                 symbol, self.sources, self.store, self.clock(), force=force, sample_data=self.sample_data
             )
+            self._store_ok()
+        except StoreUnavailable as exc:
+            self._store_failed(exc)
+            return RETRY, ""
         except UnknownSymbol as exc:
             # Only coins Delos knows get a failure record: junk symbols must not grow the store.
             if self.store.get(symbol) is not None:
@@ -143,6 +154,22 @@ class RefreshHandler:
             log.warning("%s: %s did not answer; the refresh will be retried", symbol, ", ".join(doc.pending))
             return PROVISIONAL, ",".join(doc.pending)
         return REFRESHED, doc.price_exchange
+
+    def _store_ok(self) -> None:
+        lasted = self.store_outage.recovered(self.clock().timestamp())
+        if lasted is not None:
+            log.warning("the store takes writes again after %.0f s; refreshes resume", lasted)
+            self.on_store_status("ok")
+
+    def _store_failed(self, exc: StoreUnavailable) -> None:
+        now = self.clock().timestamp()
+        _, report = self.store_outage.failed(str(exc), now)
+        if report:
+            log.error(
+                "store unwritable, refreshes wait for it (redelivered with backoff; reported once a minute): %s",
+                self.store_outage.status(now),
+            )
+            self.on_store_status(self.store_outage.status(now))
 
     def _mark_failed(self, symbol: str, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"

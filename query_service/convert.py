@@ -151,10 +151,39 @@ def answer_message(template: pb.AskLamboResponse, answer: LamboAnswer, sell: pb.
     return response
 
 
+# What pandas' DataFrame.to_json() wrote for the original API: its default double_precision.
+SEED_CHART_DECIMALS = 10
+# The original API rounded these answer keys to cents (and left NUMBERCOINS whole).
+SEED_ROUNDED_DECIMALS = 2
+
+
 def graph_data(doc: CoinDocument) -> str:
-    """The legacy API's chart: a JSON list of {"x": ISO date, "y": close}."""
-    points = [
-        {"x": time.strftime("%Y-%m-%d", time.gmtime(t)), "y": c}
-        for t, c in zip(doc.history_times, doc.history_closes, strict=True)
-    ]
-    return json.dumps(points, separators=(",", ":"))
+    """The legacy API's chart, encoded exactly as the original: a JSON string holding pandas' to_json of the frame.
+
+    The original built a DataFrame of columns x (the candle's UTC open, "YYYY-MM-DD HH:MM:SS") and y (its
+    close), called `to_json()` (orient "columns": each column maps the row index, as a string, to the value)
+    and `json.dumps`-ed that string, so its clients decode twice:
+    `json.loads(json.loads(graph_data))` -> {"x": {"0": "2021-03-04 00:00:00", ...}, "y": {"0": 49876.1, ...}}.
+    """
+    times = {str(i): time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) for i, t in enumerate(doc.history_times)}
+    closes = {str(i): round(close, SEED_CHART_DECIMALS) for i, close in enumerate(doc.history_closes)}
+    frame_json = json.dumps({"x": times, "y": closes}, separators=(",", ":"))
+    return json.dumps(frame_json)
+
+
+def legacy_message(done: LamboAnswer, investment: int, symbol: str, generated_at: datetime) -> str:
+    """The legacy API's `message`: the original's keys and rounding (PROFIT, GROWTHFACTOR, LAMBOS to cents).
+
+    The typed API keeps full precision; old front ends print these as they come.
+    """
+    return json.dumps(
+        {
+            "NUMBERCOINS": done.coins_bought,
+            "PROFIT": round(done.profit_usd, SEED_ROUNDED_DECIMALS),
+            "GROWTHFACTOR": round(done.growth_factor, SEED_ROUNDED_DECIMALS),
+            "LAMBOS": round(done.lambos, SEED_ROUNDED_DECIMALS),
+            "INVESTMENT": investment,
+            "SYMBOL": symbol,
+            "GENERATIONDATE": generated_at.isoformat(timespec="seconds"),
+        }
+    )

@@ -1,11 +1,11 @@
 """The original `API.processRequest`, wire-compatible, answered with Delos's definitions.
 
-Unlike the original, failures are gRPC status codes, never an OK carrying error text.
+Unlike the original, failures are gRPC status codes, never an OK carrying error text. The answer is
+encoded as the original's clients decode it (rounding, a twice-encoded chart): see convert.py.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -15,6 +15,7 @@ from common.errors import DelosError, InvalidRequest
 from common.lambo import LAMBO_PRICE_USD, SellChoice, answer
 from delos.legacy import api_pb2 as legacy_pb
 from delos.legacy import api_pb2_grpc as legacy_grpc
+from query_service import convert
 from query_service.cache import CoinCache
 from query_service.questions import cached_coin
 from query_service.servicer import abort
@@ -40,13 +41,5 @@ class LegacyApiServicer(legacy_grpc.APIServicer):
             raise
         now = datetime.now(UTC)
         done = answer(coin.facts, request.investment, now, lambo_price_usd=LAMBO_PRICE_USD, sell=SellChoice.MEAN)
-        message = {
-            "NUMBERCOINS": done.coins_bought,
-            "PROFIT": done.profit_usd,
-            "GROWTHFACTOR": done.growth_factor,
-            "LAMBOS": done.lambos,
-            "INVESTMENT": request.investment,
-            "SYMBOL": coin.doc.symbol,
-            "GENERATIONDATE": now.isoformat(timespec="seconds"),
-        }
-        return legacy_pb.apiResponse(message=json.dumps(message), graph_data=coin.graph_data)
+        message = convert.legacy_message(done, request.investment, coin.doc.symbol, now)
+        return legacy_pb.apiResponse(message=message, graph_data=coin.graph_data)

@@ -1,7 +1,12 @@
-"""Validated questions, shared by both APIs: turn raw request fields into a cached coin and amounts."""
+"""Validated questions, shared by both APIs: turn raw request fields into a cached coin and amounts.
+
+Status texts reach end users through proxies and front ends, so they say what is wrong with the
+request in the caller's words; what an operator could do about it goes to the logs instead.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from common.document import CoinDocument
@@ -11,20 +16,49 @@ from common.listings import ExchangeListing
 from common.symbols import normalize_symbol
 from query_service.cache import CoinCache, PreparedCoin
 
+log = logging.getLogger(__name__)
+
 STALE_AFTER_S = 3 * 86400.0
+MISS_NOTE_INTERVAL_S = 60.0
+
+
+class MissNotes:
+    """Operator hints about coins asked for but not cached: one log line a minute at most, symbols only."""
+
+    def __init__(self, interval_s: float = MISS_NOTE_INTERVAL_S) -> None:
+        self.interval_s = interval_s
+        self._last_note_s = -float("inf")
+        self._unnoted = 0
+
+    def note(self, symbol: str, now_s: float) -> bool:
+        """Count a miss; log it (with the misses held back since the last line) when the interval is over."""
+        if now_s - self._last_note_s < self.interval_s:
+            self._unnoted += 1
+            return False
+        log.info(
+            "asked for %s, which is not cached (%d other misses since the last note); if it should be served, "
+            'publish a refresh: `delos publish %s` or {"symbols": ["%s"]} to the refresh topic',
+            symbol,
+            self._unnoted,
+            symbol,
+            symbol,
+        )
+        self._last_note_s, self._unnoted = now_s, 0
+        return True
+
+
+MISSES = MissNotes()
 
 
 def cached_coin(cache: CoinCache, raw_symbol: object) -> PreparedCoin:
-    """The cached coin for a user's symbol, or InvalidRequest / NotCached saying what to do."""
+    """The cached coin for a user's symbol, or InvalidRequest / NotCached saying what is wrong."""
     symbol = normalize_symbol(raw_symbol)
     coin = cache.get(symbol)
     if coin is None:
         if not cache.loaded:
             raise NotReady("the cache is still loading; retry in a moment")
-        raise NotCached(
-            f"{symbol} is not cached yet: request it with `delos publish {symbol}` "
-            f'(or publish {{"symbols": ["{symbol}"]}} to the refresh topic), then ask again'
-        )
+        MISSES.note(symbol, time.monotonic())
+        raise NotCached(f"no price data for {symbol}; check the symbol, or try again later")
     return coin
 
 

@@ -13,7 +13,7 @@ from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from common.errors import DelosError
+from common.errors import DelosError, Misconfigured, StoreDamaged
 from common.ports import CoinFeed, Subscription
 from delos.legacy import api_pb2 as legacy_pb
 from delos.v1 import lambo_pb2 as pb
@@ -62,7 +62,13 @@ class QueryService:
             await self.health.set(name, status)
 
     async def stop(self, grace_s: float = SHUTDOWN_GRACE_S, drain_s: float = DRAIN_S) -> None:
-        """Health NOT_SERVING first, drain, refuse new calls, let in-flight ones finish within the grace."""
+        """Health NOT_SERVING first, drain, refuse new calls, let in-flight ones finish within the grace.
+
+        Calls sent after the port closes get UNAVAILABLE. Those grpc core holds but has not yet handed
+        to the aio server when `server.stop()` begins (the server asks core for one call per method at
+        a time, so under load a few wait there) are ended by core with CANCELLED, not UNAVAILABLE
+        (grpc/grpc#41785); no handler, guard or interceptor sees them, so none can answer them.
+        """
         await self.health.enter_graceful_shutdown()
         await asyncio.sleep(drain_s)
         await self.server.stop(grace_s)
@@ -85,7 +91,10 @@ async def start(host: str, port: int, cache: CoinCache | None = None) -> QuerySe
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME),
         server,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as exc:  # grpc's only word for "address in use" or "cannot assign address"
+        raise Misconfigured(f"cannot listen on {host}:{port} (in use, or not an address of this machine)") from exc
     await server.start()
     service = QueryService(server, bound, cache, health_servicer, servicer)
     await service.set_serving(False)
@@ -101,13 +110,18 @@ async def load_and_follow(
     stopping: Callable[[], bool] = lambda: False,
     load_timeout_s: float = LOAD_TIMEOUT_S,
 ) -> None:
-    """Load every document once and follow changes (retrying while the store is away); SERVING once loaded."""
+    """Load every document once and follow changes (retrying while the store is away); SERVING once loaded.
+
+    A damaged store is raised, not retried: waiting cannot bring its data back.
+    """
     while True:
         try:
             docs, subscription = await asyncio.to_thread(
                 feed.follow, service.cache.take, service.cache.set_connected, load_timeout_s
             )
             break
+        except StoreDamaged:
+            raise
         except DelosError as exc:
             if stopping():
                 return

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from backends.redelivery import Redelivery
 from backends.sqlite_queue import SQLiteRefreshQueue
 from common.ports import Delivery, Verdict
 from tests.emulators import PROJECT
@@ -28,7 +30,11 @@ STOP_BOUND_S = 10.0  # shutdown_timeout_s (8 s) plus slack
 def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "sqlite":
         sqlite_queue = SQLiteRefreshQueue(
-            tmp_path / "queue.sqlite3", ack_deadline_s=10, max_outstanding=2, poll_interval_s=0.05, nack_backoff_s=0.05
+            tmp_path / "queue.sqlite3",
+            ack_deadline_s=10,
+            max_outstanding=2,
+            poll_interval_s=0.05,
+            redelivery=Redelivery(backoff_min_s=0.05, backoff_max_s=0.2, budget_s=0),
         )
         yield sqlite_queue
         sqlite_queue.close()
@@ -186,7 +192,9 @@ def test_sqlite_messages_survive_the_queue_object(tmp_path: Path) -> None:
 
 def test_sqlite_message_is_dead_lettered_after_max_attempts(tmp_path: Path) -> None:
     queue = SQLiteRefreshQueue(
-        tmp_path / "q.sqlite3", poll_interval_s=0.05, nack_backoff_s=0.01, max_delivery_attempts=3
+        tmp_path / "q.sqlite3",
+        poll_interval_s=0.05,
+        redelivery=Redelivery(backoff_min_s=0.01, backoff_max_s=0.01, budget_s=0, max_attempts=3),
     )
     message_id = queue.publish(b"poison", {"origin": "test"})
     inbox = Inbox(lambda d: Verdict.NACK)
@@ -199,6 +207,98 @@ def test_sqlite_message_is_dead_lettered_after_max_attempts(tmp_path: Path) -> N
     assert [d.delivery_attempt for d in inbox.deliveries] == [1, 2, 3]
     assert queue.dead_letters() == [Delivery(message_id, b"poison", {"origin": "test"}, 3)]
     assert queue.pending() == 0
+
+
+class Timed(Inbox):
+    """An Inbox that also notes when (monotonic seconds) each delivery arrived."""
+
+    def __init__(self, answer: Callable[[Delivery], Verdict]) -> None:
+        super().__init__(answer)
+        self.times: list[float] = []
+
+    def __call__(self, delivery: Delivery) -> Verdict:
+        self.times.append(time.monotonic())
+        return super().__call__(delivery)
+
+
+def test_sqlite_redeliveries_back_off_exponentially_up_to_the_cap(tmp_path: Path) -> None:
+    policy = Redelivery(backoff_min_s=0.2, backoff_max_s=0.8, budget_s=60, max_attempts=100)
+    queue = SQLiteRefreshQueue(tmp_path / "q.sqlite3", poll_interval_s=0.02, redelivery=policy)
+    queue.publish(b"outage")
+    inbox = Timed(lambda d: Verdict.NACK if d.delivery_attempt < 5 else Verdict.ACK)
+    with consuming(queue, inbox):
+        inbox.wait_for(5, timeout_s=WAIT_S)
+    gaps = [later - earlier for earlier, later in zip(inbox.times, inbox.times[1:], strict=False)]
+    expected = [0.2, 0.4, 0.8, 0.8]  # doubling from the minimum, then held at the cap
+    for gap, wanted in zip(gaps, expected, strict=True):
+        assert wanted <= gap < wanted + 0.75, (gaps, expected)
+    assert queue.pending() == 0 and queue.dead_letters() == []
+
+
+def test_sqlite_message_out_of_attempts_but_within_its_time_budget_is_delivered_again(tmp_path: Path) -> None:
+    policy = Redelivery(backoff_min_s=0.1, backoff_max_s=0.2, budget_s=2.0, max_attempts=2)
+    queue = SQLiteRefreshQueue(tmp_path / "q.sqlite3", poll_interval_s=0.02, redelivery=policy)
+    queue.publish(b"an exchange outage of 1.5 s")
+    recovered_at = time.monotonic() + 1.5
+    inbox = Timed(lambda d: Verdict.ACK if time.monotonic() >= recovered_at else Verdict.NACK)
+    with consuming(queue, inbox):
+        wait_until(lambda: queue.pending() == 0, "the message to be acked")
+    assert len(inbox.deliveries) > policy.max_attempts  # the count alone would have dead-lettered it
+    assert inbox.times[-1] >= recovered_at
+    assert queue.dead_letters() == []
+
+
+def test_sqlite_message_is_dead_lettered_only_once_both_attempts_and_budget_are_used(tmp_path: Path) -> None:
+    policy = Redelivery(backoff_min_s=0.1, backoff_max_s=0.2, budget_s=1.0, max_attempts=2)
+    queue = SQLiteRefreshQueue(tmp_path / "q.sqlite3", poll_interval_s=0.02, redelivery=policy)
+    message_id = queue.publish(b"never recovers", {"origin": "test"})
+    inbox = Inbox(lambda d: Verdict.NACK)
+    started = time.monotonic()  # before the first lease, where the budget starts
+    with consuming(queue, inbox):
+        wait_until(lambda: queue.dead_letters(), "the message to be dead-lettered")
+        dead_after_s = time.monotonic() - started
+        time.sleep(0.4)  # long enough for a (wrong) further delivery
+    assert policy.budget_s <= dead_after_s < policy.budget_s + 1.0
+    attempts = len(inbox.deliveries)
+    assert attempts > policy.max_attempts
+    # Kept whole for an operator's replay: body, attributes and how often it was tried.
+    assert queue.dead_letters() == [Delivery(message_id, b"never recovers", {"origin": "test"}, attempts)]
+    assert queue.pending() == 0
+
+
+def test_sqlite_queue_file_from_before_the_retry_budget_is_upgraded_and_its_messages_delivered(tmp_path: Path) -> None:
+    path = tmp_path / "q.sqlite3"
+    with closing(sqlite3.connect(path)) as old, old:
+        old.executescript(OLD_SCHEMA)
+        old.execute(
+            "INSERT INTO messages (id, body, attributes, delivery_attempt, visible_at) VALUES (?, ?, ?, ?, ?)",
+            ("m1", b"queued before the upgrade", "{}", 1, time.time()),
+        )
+    queue = SQLiteRefreshQueue(path, poll_interval_s=0.02)
+    inbox = Inbox()
+    with consuming(queue, inbox):
+        [delivery] = inbox.wait_for(1)
+    assert (delivery.message_id, delivery.body, delivery.delivery_attempt) == ("m1", b"queued before the upgrade", 2)
+    assert queue.pending() == 0
+
+
+OLD_SCHEMA = """
+CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, body BLOB NOT NULL, attributes TEXT NOT NULL,
+    delivery_attempt INTEGER NOT NULL DEFAULT 0, visible_at REAL NOT NULL, lease TEXT
+);
+CREATE TABLE dead_letters (
+    id TEXT PRIMARY KEY, body BLOB NOT NULL, attributes TEXT NOT NULL, delivery_attempt INTEGER NOT NULL,
+    dead_at REAL NOT NULL
+);
+"""
+
+
+def wait_until(probe: Callable[[], object], what: str, timeout_s: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not probe():
+        assert time.monotonic() < deadline, f"timed out after {timeout_s} s waiting for {what}"
+        time.sleep(0.02)
 
 
 CRASHING_CONSUMER = """

@@ -25,9 +25,14 @@ from query_service.server import QueryService, load_and_follow, start
 START_TIMEOUT_S = 30.0
 
 
+def read_only(db: Path) -> sqlite3.Connection:
+    """A connection that never creates the file: an empty file where a store belongs is a damaged store."""
+    return sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=5)
+
+
 def stored_rows(db: Path) -> dict[str, dict[str, Any]]:
     """Every row of the embedded store's coins table, keyed as stored, its JSON parsed (a torn row fails here)."""
-    with closing(sqlite3.connect(db, timeout=5)) as connection:
+    with closing(read_only(db)) as connection:
         rows = connection.execute("SELECT symbol, doc FROM coins ORDER BY symbol").fetchall()
     return {str(symbol): json.loads(doc) for symbol, doc in rows}
 
@@ -53,7 +58,7 @@ def reference_facts(base_url: str, symbols: Iterable[str], folder: Path) -> dict
 
 def queue_counts(db: Path) -> tuple[int, int]:
     """(messages still pending, dead letters) in the embedded queue's file."""
-    with closing(sqlite3.connect(db, timeout=5)) as connection:
+    with closing(read_only(db)) as connection:
         pending = connection.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
         dead = connection.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
     return int(pending), int(dead)

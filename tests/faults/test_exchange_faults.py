@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from ingest_worker.kraken import KrakenPriceSource
 
 from backends.sqlite_queue import SQLiteRefreshQueue
 from backends.sqlite_store import SQLiteCoinStore
@@ -18,7 +19,6 @@ from common import messages
 from common.ports import Delivery, Verdict
 from fake_exchange import FakeKraken, Fault, sample_market
 from ingest_worker.handler import RefreshHandler
-from ingest_worker.kraken import KrakenPriceSource
 from tests.e2e.harness import DelosProcess, wait_for
 from tests.faults.helpers import queue_counts, stored_rows
 
@@ -171,7 +171,11 @@ def test_the_worker_process_marks_a_failing_coin_and_keeps_handling_the_next_mes
     for symbol in (FAILING, HEALTHY, "DOGE"):
         queue.publish(messages.encode(messages.RefreshRequest(symbols=(symbol,))))
     queue.close()
-    worker = DelosProcess(["worker"], {**embedded_env, "DELOS_MAX_OUTSTANDING": "1"}, tmp_path / "worker.log")
+    # A retry budget of attempts only (no time): test_retry_budget.py covers the time budget.
+    count_only = {"DELOS_RETRY_BACKOFF_MIN": "0.2", "DELOS_RETRY_BACKOFF_MAX": "1", "DELOS_RETRY_BUDGET": "0"}
+    worker = DelosProcess(
+        ["worker"], {**embedded_env, **count_only, "DELOS_MAX_OUTSTANDING": "1"}, tmp_path / "worker.log"
+    )
     try:
         wait_for(lambda: {HEALTHY, "DOGE"} <= set(stored_rows(data_dir / "coins.sqlite3")), 30, "the next coins")
         store = SQLiteCoinStore(data_dir / "coins.sqlite3")

@@ -1,4 +1,11 @@
-"""The query service process under load: many concurrent clients, then SIGTERM in the middle of it."""
+"""The query service process under load: many concurrent clients, then SIGTERM in the middle of it.
+
+Calls that meet the shutdown get UNAVAILABLE, except those grpc core holds but has not yet handed to
+the aio server at the instant `server.stop()` begins: core ends those with CANCELLED (grpc/grpc#41785,
+still open in grpcio 1.85), and no handler or interceptor ever sees them. So the SIGTERM scenario counts
+them and pins them to that instant: never during normal serving, never during the drain, at most one
+per client.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from delos.legacy import api_pb2, api_pb2_grpc
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
+from query_service.server import DRAIN_S
 from tests.e2e.harness import DelosProcess, is_serving, wait_for
 from tests.faults.helpers import seed_store
 
@@ -25,6 +33,9 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
 SYMBOLS = ("BTC", "ETH", "DOGE", "SOL", "ADA", "XRP")
 CLIENTS = 64
 CALLS_PER_CLIENT = 25
+LOADERS = 16
+# How far apart, in client-observed time, the calls that meet the start of server.stop() may begin.
+SHUTDOWN_INSTANT_S = 0.25
 
 
 def one_call(channel: grpc.Channel, rng: random.Random) -> None:
@@ -75,8 +86,9 @@ def test_64_concurrent_clients_get_no_error(serve: DelosProcess, embedded_env: d
     assert code == 0, serve.logs()
 
 
+@pytest.mark.parametrize("run", range(3))
 def test_sigterm_under_load_turns_health_not_serving_first_finishes_calls_and_exits_in_time(
-    serve: DelosProcess, embedded_env: dict[str, str]
+    serve: DelosProcess, embedded_env: dict[str, str], run: int
 ) -> None:
     target = f"127.0.0.1:{embedded_env['PORT']}"
     health: list[tuple[float, int]] = []
@@ -107,7 +119,9 @@ def test_sigterm_under_load_turns_health_not_serving_first_finishes_calls_and_ex
     watcher = threading.Thread(target=watch_health, daemon=True)
     watcher.start()
     wait_for(lambda: health, 10, "the health stream's first status")
-    loaders = [threading.Thread(target=load, args=(seed,), daemon=True) for seed in range(16)]
+    loaders = [
+        threading.Thread(target=load, args=(seed,), daemon=True) for seed in range(run * LOADERS, (run + 1) * LOADERS)
+    ]
     for thread in loaders:
         thread.start()
     wait_for(lambda: len(outcomes) > 200, 30, "the load to be running")
@@ -131,7 +145,12 @@ def test_sigterm_under_load_turns_health_not_serving_first_finishes_calls_and_ex
     first_refused = min(began for began, status in outcomes if began >= terminated_at and status in refused)
     assert terminated_at <= not_serving[0] <= first_refused + 0.05
     assert before[grpc.StatusCode.OK] > 0
-    if before[grpc.StatusCode.CANCELLED]:
-        # grpc core cancels the calls it has received but not yet handed to the aio server when shutdown
-        # begins; they never ran, but their clients sent them before SIGTERM and see CANCELLED, not UNAVAILABLE.
-        pytest.xfail(f"{before[grpc.StatusCode.CANCELLED]} calls begun before SIGTERM were CANCELLED, not answered")
+    # CANCELLED only for calls in flight at the instant server.stop() began (DRAIN_S after NOT_SERVING):
+    # grpc core ends the calls it holds unmatched then with CANCELLED (grpc/grpc#41785); see the README.
+    cancelled = [began for began, status in outcomes if status == grpc.StatusCode.CANCELLED]
+    first_unavailable = min(began for began, status in outcomes if status == grpc.StatusCode.UNAVAILABLE)
+    stop_began = not_serving[0] + DRAIN_S
+    assert len(cancelled) <= LOADERS, "at most the one call each client had in flight"
+    assert all(
+        stop_began - SHUTDOWN_INSTANT_S <= began <= first_unavailable + SHUTDOWN_INSTANT_S for began in cancelled
+    ), f"CANCELLED outside the shutdown instant: {sorted(b - not_serving[0] for b in cancelled)} s after NOT_SERVING"

@@ -65,11 +65,36 @@ def test_ingest_is_a_pull_subscription_on_the_refresh_topic_with_a_sized_ack_dea
     assert 60 <= ack_deadline <= 600, "a coin's worst-case fetch needs about 2 minutes"
 
 
+def _seconds(duration: str) -> float:
+    """A Terraform duration such as "120s" or "1.5s", in seconds."""
+    assert re.fullmatch(r"\d+(\.\d+)?s", duration), duration
+    return float(duration[:-1])
+
+
+def _retry_budget_s(infra: Infra) -> tuple[float, float]:
+    """Seconds an ingest message waits out before it is dead-lettered: (doubling backoff, backoff never growing).
+
+    Pub/Sub dead-letters on the max_delivery_attempts-th failed delivery, so a message has one backoff fewer
+    than its attempts; the backoff grows from minimum to maximum, best effort (it may not grow at all).
+    """
+    _, subscription = infra.find("google_pubsub_subscription", name="delos-ingest")
+    retry = infra.block(subscription, "retry_policy")
+    minimum_s, maximum_s = _seconds(retry["minimum_backoff"]), _seconds(retry["maximum_backoff"])
+    attempts = infra.resolve(infra.block(subscription, "dead_letter_policy")["max_delivery_attempts"])
+    doubling = sum(min(minimum_s * 2**n, maximum_s) for n in range(attempts - 1))
+    return doubling, minimum_s * (attempts - 1)
+
+
 def test_ingest_retries_with_exponential_backoff(infra: Infra) -> None:
     _, subscription = infra.find("google_pubsub_subscription", name="delos-ingest")
     retry = infra.block(subscription, "retry_policy")
-    assert retry["minimum_backoff"].endswith("s") and retry["maximum_backoff"].endswith("s")
-    assert int(retry["minimum_backoff"][:-1]) < int(retry["maximum_backoff"][:-1])
+    assert 0 < _seconds(retry["minimum_backoff"]) < _seconds(retry["maximum_backoff"]) <= 600
+
+
+def test_ingest_messages_outlive_a_fifteen_minute_exchange_outage_before_dead_lettering(infra: Infra) -> None:
+    doubling_s, never_growing_s = _retry_budget_s(infra)
+    assert never_growing_s >= 15 * 60, "even if Pub/Sub never grew the backoff"
+    assert 15 * 60 + 5 * 60 <= doubling_s <= 3 * 3600, "with margin, and not retrying for the rest of the day"
 
 
 def test_ingest_dead_letters_to_the_dead_topic_after_bounded_attempts(infra: Infra) -> None:

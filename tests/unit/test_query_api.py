@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
@@ -22,6 +23,7 @@ from delos.legacy import api_pb2, api_pb2_grpc
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
 from query_service.cache import CoinCache
+from query_service.questions import MissNotes
 from query_service.server import start
 from tests.unit.fakes import coin_series
 
@@ -144,7 +146,7 @@ def test_an_old_document_is_answered_but_marked_stale(call: Call) -> None:
         ({"symbol": "BTC", "investment_usd": 2e12}, grpc.StatusCode.INVALID_ARGUMENT, "at most"),
         ({"symbol": "BTC", "investment_usd": 10, "lambo_price_usd": 0}, grpc.StatusCode.INVALID_ARGUMENT, "lambo"),
         ({"symbol": "BTC", "investment_usd": 10, "sell": 42}, grpc.StatusCode.INVALID_ARGUMENT, "sell"),
-        ({"symbol": "DOGE", "investment_usd": 10}, grpc.StatusCode.NOT_FOUND, "delos publish DOGE"),
+        ({"symbol": "DOGE", "investment_usd": 10}, grpc.StatusCode.NOT_FOUND, "no price data for DOGE"),
         ({"symbol": "BTC", "investment_usd": 10, "exchange": "gdax"}, grpc.StatusCode.INVALID_ARGUMENT, "exchange"),
         ({"symbol": "BTC", "investment_usd": 10, "exchange": "binance"}, grpc.StatusCode.NOT_FOUND, "no listing on"),
     ],
@@ -156,6 +158,7 @@ def test_bad_questions_get_a_clear_status_never_internal(
         call(lambda ch: pb_grpc.LamboServiceStub(ch).AskLambo(pb.AskLamboRequest(**request_fields)))
     assert raised.value.code() is code
     assert words in (raised.value.details() or "")
+    assert "delos" not in (raised.value.details() or ""), "operator instructions belong in the logs"
 
 
 def test_get_coin_returns_the_weekly_history_and_list_coins_every_coin(call: Call) -> None:
@@ -211,30 +214,70 @@ def test_get_coin_returns_the_peak_since_listing(call: Call) -> None:
     assert coin.peak.close_usd >= max(p.close_usd for p in coin.history)
 
 
-def test_the_legacy_api_answers_with_the_original_keys_and_chart(call: Call) -> None:
+def test_the_legacy_api_answers_with_the_original_keys_rounding_and_chart(call: Call) -> None:
     doc = document("BTC")
     answer = call(lambda ch: api_pb2_grpc.APIStub(ch).processRequest(api_pb2.apiRequest(symbol="btc", investment=1000)))
     message = json.loads(answer.message)
-    proceeds = 1000 / doc.listing.price_usd * doc.last_month.mean_close
+    coins = 1000 / doc.listing.price_usd
+    proceeds = coins * doc.last_month.mean_close
     assert set(message) == {"NUMBERCOINS", "PROFIT", "GROWTHFACTOR", "LAMBOS", "INVESTMENT", "SYMBOL", "GENERATIONDATE"}
-    assert message["PROFIT"] == pytest.approx(proceeds - 1000)
-    assert message["LAMBOS"] == pytest.approx(proceeds / 200_000)
+    # As the original: PROFIT, GROWTHFACTOR and LAMBOS rounded to cents, NUMBERCOINS whole.
+    assert message["NUMBERCOINS"] == pytest.approx(coins, rel=1e-12)
+    assert message["PROFIT"] == round(proceeds - 1000, 2)
+    assert message["GROWTHFACTOR"] == round(proceeds / 1000, 2)
+    assert message["LAMBOS"] == round(proceeds / 200_000, 2)
     assert message["SYMBOL"] == "BTC" and message["INVESTMENT"] == 1000
     assert datetime.fromisoformat(message["GENERATIONDATE"]).tzinfo is not None
-    graph = json.loads(answer.graph_data)
-    assert graph[0] == {"x": "2021-03-04", "y": pytest.approx(doc.history_closes[0])}
-    assert len(graph) == len(doc.history_closes)
+    # The original's clients decode the chart twice: a JSON string holding pandas' to_json of columns x and y.
+    graph = json.loads(json.loads(answer.graph_data))
+    assert set(graph) == {"x", "y"}
+    assert list(graph["x"]) == list(graph["y"]) == [str(i) for i in range(len(doc.history_closes))]
+    assert graph["x"]["0"] == "2021-03-04 00:00:00"
+    assert [graph["y"][key] for key in graph["y"]] == pytest.approx(list(doc.history_closes), rel=1e-9)
 
 
-@pytest.mark.parametrize(("symbol", "investment", "code"), [("BTC", 0, "INVALID_ARGUMENT"), ("XYZ", 5, "NOT_FOUND")])
+def test_the_typed_api_keeps_full_precision_where_the_legacy_api_rounds(call: Call) -> None:
+    async def body(ch: grpc.aio.Channel) -> tuple[pb.AskLamboResponse, api_pb2.apiResponse]:
+        typed = await pb_grpc.LamboServiceStub(ch).AskLambo(pb.AskLamboRequest(symbol="BTC", investment_usd=1000))
+        legacy = await api_pb2_grpc.APIStub(ch).processRequest(api_pb2.apiRequest(symbol="BTC", investment=1000))
+        return typed, legacy
+
+    typed, legacy = call(body)
+    message = json.loads(legacy.message)
+    assert typed.profit_usd != round(typed.profit_usd, 2)  # the fixture's numbers have more than cents
+    assert message["PROFIT"] == round(typed.profit_usd, 2)
+    assert message["LAMBOS"] == round(typed.lambos, 2)
+    assert message["NUMBERCOINS"] == typed.coins_bought
+
+
+@pytest.mark.parametrize(
+    ("symbol", "investment", "code", "details"),
+    [
+        ("BTC", 0, "INVALID_ARGUMENT", "investment must be a positive whole number of USD, got 0"),
+        ("xyz", 5, "NOT_FOUND", "no price data for XYZ; check the symbol, or try again later"),
+    ],
+)
 def test_the_legacy_api_fails_with_a_status_not_an_ok_carrying_an_error(
-    call: Call, symbol: str, investment: int, code: str
+    call: Call, symbol: str, investment: int, code: str, details: str
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         call(
             lambda ch: api_pb2_grpc.APIStub(ch).processRequest(api_pb2.apiRequest(symbol=symbol, investment=investment))
         )
     assert raised.value.code().name == code
+    assert raised.value.details() == details  # said to the caller, who may be a browser behind a proxy
+
+
+def test_misses_give_the_operator_a_hint_in_the_logs_at_most_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
+    notes = MissNotes(interval_s=60)
+    with caplog.at_level(logging.INFO, logger="query_service.questions"):
+        logged = [notes.note(symbol, now_s) for symbol, now_s in [("XYZ", 0), ("ABC", 1), ("XYZ", 59), ("QQQ", 61)]]
+
+    assert logged == [True, False, False, True]
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2
+    assert "delos publish XYZ" in lines[0] and "(0 other misses" in lines[0]
+    assert "delos publish QQQ" in lines[1] and "(2 other misses" in lines[1]
 
 
 def test_health_reports_serving_for_both_services(call: Call) -> None:

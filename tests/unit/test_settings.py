@@ -45,6 +45,9 @@ def test_every_variable_is_read_into_its_setting() -> None:
         "DELOS_REQUEST_INTERVAL": "0",
         "DELOS_HTTP_TIMEOUT": "2.5",
         "DELOS_MAX_RETRIES": "0",
+        "DELOS_RETRY_BACKOFF_MIN": "0.5",
+        "DELOS_RETRY_BACKOFF_MAX": "4",
+        "DELOS_RETRY_BUDGET": "6",
         "DELOS_COINS": "btc, eth,BTC,,",
         "DELOS_REFRESH_INTERVAL": "3600",
         "DELOS_HOST": "0.0.0.0",
@@ -71,6 +74,9 @@ def test_every_variable_is_read_into_its_setting() -> None:
         request_interval_s=0.0,
         http_timeout_s=2.5,
         max_retries=0,
+        retry_backoff_min_s=0.5,
+        retry_backoff_max_s=4.0,
+        retry_budget_s=6.0,
         coins=("BTC", "ETH"),
         refresh_interval_s=3600.0,
         host="0.0.0.0",
@@ -123,6 +129,8 @@ def test_an_unknown_backend_names_the_variable_and_the_choices() -> None:
         ("DELOS_REFRESH_INTERVAL", "0.5"),
         ("DELOS_QUERY_PROCESSES", "65"),
         ("DELOS_QUERY_PROCESSES", "0"),
+        ("DELOS_RETRY_BACKOFF_MIN", "-1"),
+        ("DELOS_RETRY_BUDGET", "soon"),
     ],
 )
 def test_a_bad_number_names_its_variable_and_value(name: str, raw: str) -> None:
@@ -180,3 +188,15 @@ def test_the_archive_is_the_shipped_folder_unless_set_elsewhere_or_set_empty_to_
     assert Settings.from_env({"DELOS_ARCHIVE_DIR": "/srv/delos-archive"}).archive_dir == Path("/srv/delos-archive")
     assert Settings.from_env({"DELOS_ARCHIVE_DIR": ""}).archive_dir is None
     assert Settings.from_env({"DELOS_ARCHIVE_DIR": "  "}).archive_dir is None
+
+
+def test_a_retry_backoff_whose_cap_is_below_its_start_is_refused() -> None:
+    with pytest.raises(SettingsError, match="DELOS_RETRY_BACKOFF_MAX must be at least DELOS_RETRY_BACKOFF_MIN"):
+        Settings.from_env({"DELOS_RETRY_BACKOFF_MIN": "60", "DELOS_RETRY_BACKOFF_MAX": "30"})
+
+
+def test_the_default_retry_budget_outlasts_a_fifteen_minute_outage() -> None:
+    settings = Settings()
+
+    assert settings.retry_budget_s >= 15 * 60
+    assert settings.retry_backoff_max_s <= 600, "no longer than Pub/Sub's own ceiling"
