@@ -20,13 +20,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import bootstrap
 from cli import ask as ask_cli
 from cli.offline import sample_exchange
 from common import messages
 from common.errors import DelosError
-from common.ports import DocumentStore, RefreshQueue
+from common.ports import DocumentStore, PriceSource, RefreshQueue
 from common.settings import Settings
 from ingest_worker.__main__ import run_worker
 from query_service.server import QueryService, load_and_follow, start
@@ -35,18 +36,30 @@ log = logging.getLogger("delos.run")
 SAMPLE_QUESTION = ("BTC", 10_000.0)
 
 
-def exchange_reachable(settings: Settings) -> str | None:
-    """None when the exchange answers; otherwise one plain line saying why not."""
-    probe = bootstrap.price_source(dataclasses.replace(settings, max_retries=0, http_timeout_s=5.0))
+def exchanges_reachable(settings: Settings) -> str | None:
+    """None when at least one live exchange answers; otherwise one plain line saying why none does.
+
+    Each exchange is asked for its pair list once, all at the same time, without retries: a machine
+    with no network learns it in one timeout, not five.
+    """
+    probes = bootstrap.live_sources(dataclasses.replace(settings, max_retries=0, http_timeout_s=5.0))
+    try:
+        with ThreadPoolExecutor(max_workers=len(probes)) as pool:
+            answers = list(pool.map(_answers, probes))
+    finally:
+        for probe in probes:
+            probe.close()
+    if any(answer is None for answer in answers):
+        return None
+    return f"no exchange can be reached ({answers[0]})"
+
+
+def _answers(probe: PriceSource) -> str | None:
     try:
         probe.pairs()
         return None
     except DelosError as exc:
-        return f"the exchange at {settings.kraken_url} cannot be reached ({exc})"
-    finally:
-        close = getattr(probe, "close", None)
-        if close is not None:
-            close()
+        return f"{probe.name}: {exc}"
 
 
 def schedule(settings: Settings, queue: RefreshQueue, stop: threading.Event) -> None:
@@ -155,7 +168,7 @@ def _serve_on(settings: Settings, sample_data: bool, reset_store: bool) -> int:
 def run(settings: Settings, offline: bool, reset_store: bool = False) -> int:
     """Run everything until Ctrl-C; falls back to the sample exchange when the live one is unreachable."""
     if not offline:
-        problem = exchange_reachable(settings)
+        problem = exchanges_reachable(settings)
         if problem is not None:
             print(f"delos: {problem}; using the bundled sample history instead (answers are labelled sample data).")
             offline = True
