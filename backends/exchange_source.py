@@ -41,7 +41,7 @@ class SourceOptions(TypedDict, total=False):
 class ExchangeSource:
     """A `common.ports.PriceSource` over one exchange's HTTP API; one instance may be shared by threads."""
 
-    name: ClassVar[str]
+    name: str  # set by each subclass; an instance attribute to the PriceSource protocol
     # The spacing of requests the exchange publishes (or that ccxt keeps to); bootstrap may override it.
     request_interval_s: ClassVar[float]
     # Whether daily(since) may be cut from a whole history read moments ago instead of asking again.
