@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from fake_exchange import wire
 from fake_exchange.faults import Fault
 from fake_exchange.limits import RateLimit
 from fake_exchange.market import FakeCoin
 from fake_exchange.ohlc import DAY_S
-from fake_exchange.server import COMMON_FAULTS, FakeExchange
+from fake_exchange.server import DATA_FAULTS, FakeExchange
 from fake_exchange.wire import Reply, dumps, json_reply
 
 NAME = "bitstamp"
@@ -40,16 +40,7 @@ class FakeBitstamp(FakeExchange):
     exchange = NAME
     # Third-party transcriptions of bitstamp.net/api (2025-26): 10,000 requests per 10 minutes.
     published_limit = RateLimit(10_000, 600.0)
-    faults: ClassVar[frozenset[Fault]] = COMMON_FAULTS | {
-        Fault.RATE_LIMIT,
-        Fault.SERVICE_UNAVAILABLE,
-        Fault.INVALID_ARGUMENTS,
-        Fault.VANISHED,
-        Fault.NON_NUMERIC,
-        Fault.NEGATIVE,
-        Fault.EMPTY,
-        Fault.REORDERED,
-    }
+    faults = DATA_FAULTS
     # False: /api/v2/markets/ answers 404, as before Bitstamp added it (clients fall back).
     markets_endpoint = True
 
