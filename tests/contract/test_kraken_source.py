@@ -8,7 +8,6 @@ import functools
 import logging
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,26 +28,12 @@ from fake_exchange import FakeCoin, FakeKraken, FakeMarket, Fault, sample_market
 from fake_exchange.limits import RateLimit
 from fake_exchange.market import day_start, random_walk
 from fake_exchange.ohlc import DAY_S
+from tests.contract.exchange_cases import FakeClock
 
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
 BTC = Pair(symbol="BTC", name="XXBTZUSD")
 REPO = Path(__file__).resolve().parents[2]
-
-
-class FakeClock:
-    """monotonic() and sleep() that never wait: sleeping only moves the clock and is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def _oddities(market: FakeMarket) -> None:
@@ -264,12 +249,6 @@ def test_a_delisted_pair_is_an_unknown_symbol(fake: FakeKraken, source: KrakenPr
     assert fake.requests["OHLC"] == 1
 
 
-def test_asset_pairs_are_retried_too(fake: FakeKraken, source: KrakenPriceSource) -> None:
-    fake.inject(Fault.HTTP_503, path="AssetPairs")
-    assert source.pair_for("BTC") == BTC
-    assert fake.requests["AssetPairs"] == 2
-
-
 @pytest.mark.parametrize(("retry_after", "expected"), [(7, 7.0), (999, 30.0)])
 def test_retry_after_is_honoured_up_to_the_cap(
     fake: FakeKraken, clock: FakeClock, retry_after: int, expected: float
@@ -324,33 +303,6 @@ def test_the_throttle_holds_across_threads(fake: FakeKraken) -> None:
         elapsed = time.monotonic() - started
     assert fake.requests["OHLC"] == per_thread * threads
     assert elapsed >= interval * (per_thread * threads - 1) * 0.95
-
-
-@pytest.mark.timeout(20)
-def test_a_hanging_exchange_is_cut_off_by_the_timeout(fake: FakeKraken, clock: FakeClock) -> None:
-    fake.inject(Fault.HANG, times=5)
-    started = time.monotonic()
-    with _source(fake.base_url, clock, timeout_s=0.2, max_retries=1) as kraken, pytest.raises(ExchangeUnavailable):
-        kraken.candles(BTC, DAILY_MINUTES)
-    assert time.monotonic() - started < 2.0
-    assert fake.requests["OHLC"] == 2
-
-
-@pytest.mark.timeout(20)
-def test_a_hang_that_passes_is_retried(fake: FakeKraken, clock: FakeClock) -> None:
-    fake.inject(Fault.HANG)
-    with _source(fake.base_url, clock, timeout_s=0.2) as kraken:
-        assert kraken.candles(BTC, DAILY_MINUTES).candles
-    assert fake.requests["OHLC"] == 2
-
-
-def test_a_closed_port_is_exchange_unavailable(clock: FakeClock) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with _source(f"http://127.0.0.1:{port}", clock, max_retries=2) as kraken, pytest.raises(ExchangeUnavailable):
-        kraken.candles(BTC, DAILY_MINUTES)
-    assert len(clock.sleeps) == 2
 
 
 def test_fake_speaks_kraken_ohlc_format(fake: FakeKraken) -> None:

@@ -191,6 +191,14 @@ def test_transient_faults_that_persist_end_in_their_error(
     assert fake.requests[case.candles_endpoint] == 3
 
 
+@pytest.mark.parametrize("fault", [f for f, _ in TRANSIENT])
+def test_the_pair_list_is_retried_too(fake: FakeExchange, source: PriceSource, clock: FakeClock, fault: Fault) -> None:
+    fake.inject(fault, times=2)  # the first requests are the pair list's
+    assert source.pair_for("BTC").symbol == "BTC"
+    assert sum(fake.requests.values()) == 3
+    assert len(clock.sleeps) == 2
+
+
 @pytest.mark.parametrize(("retry_after", "expected"), [(7, 7.0), (999, 30.0)])
 def test_retry_after_is_honoured_up_to_the_cap(
     case: Case, fake: FakeExchange, clock: FakeClock, retry_after: int, expected: float
@@ -236,20 +244,32 @@ def test_a_hanging_exchange_is_cut_off_by_the_timeout(case: Case, fake: FakeExch
     pair = adapter.pair_for("BTC")
     fake.inject(Fault.HANG, times=5, path=case.candles_endpoint)
     started = time.monotonic()
-    with pytest.raises(ExchangeUnavailable):
+    with pytest.raises(ExchangeUnavailable, match="no answer in time"):
         adapter.daily(pair, RECENT)
     adapter.close()
     assert time.monotonic() - started < 2.0
+    assert fake.requests[case.candles_endpoint] == 2
+
+
+@pytest.mark.timeout(20)
+def test_a_hang_that_passes_is_retried(case: Case, fake: FakeExchange, clock: FakeClock) -> None:
+    adapter = _source(case, fake.base_url, clock, timeout_s=0.2)
+    pair = adapter.pair_for("BTC")
+    fake.inject(Fault.HANG, path=case.candles_endpoint)
+    assert adapter.daily(pair, RECENT).candles
+    adapter.close()
+    assert fake.requests[case.candles_endpoint] == 2
 
 
 def test_a_closed_port_is_exchange_unavailable(case: Case, clock: FakeClock) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    adapter = _source(case, f"http://127.0.0.1:{port}", clock, max_retries=1)
+    adapter = _source(case, f"http://127.0.0.1:{port}", clock, max_retries=2)
     with pytest.raises(ExchangeUnavailable):
         adapter.pairs()
     adapter.close()
+    assert len(clock.sleeps) == 2
 
 
 def test_the_exchanges_own_rate_limit_answer_is_rate_limited(case: Case, market: FakeMarket, clock: FakeClock) -> None:
