@@ -11,14 +11,13 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import httpx
+from typing import TypeVar
 
 from backends.binance import BinancePriceSource
 from backends.bitfinex import BitfinexPriceSource
 from backends.bitstamp import BitstampPriceSource
 from backends.coinbase import CoinbasePriceSource
-from backends.exchange_http import RetryPolicy
+from backends.exchange_http import RetryPolicy, http_client
 from backends.kraken import KrakenPriceSource
 from common.ports import PriceSource
 from fake_exchange.binance_server import FakeBinance
@@ -26,6 +25,8 @@ from fake_exchange.bitfinex_server import FakeBitfinex
 from fake_exchange.bitstamp_server import FakeBitstamp
 from fake_exchange.coinbase_server import FakeCoinbase
 from fake_exchange.kraken_server import FakeKraken
+from fake_exchange.market import FakeCoin, Venue
+from fake_exchange.ohlc import Row
 from fake_exchange.server import FakeExchange
 
 # The moment the shared suite's fakes are frozen at; Coinbase walks back from it.
@@ -48,6 +49,27 @@ class FakeClock:
 
 
 Build = Callable[..., PriceSource]
+S = TypeVar("S", bound=PriceSource)
+
+
+def quick_source(
+    build: Callable[..., S], url: str, clock: FakeClock, *, timeout_s: float = 2.0, rng: float = 1.0, **policy: float
+) -> S:
+    """An adapter at `url` that never waits: no spacing, three retries unless `policy` says otherwise."""
+    options = {"request_interval_s": 0.0, "max_retries": 3} | policy
+    return build(
+        http_client(url, timeout_s),
+        policy=RetryPolicy(**options),  # type: ignore[arg-type]
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+        rng=functools.partial(float, rng),
+    )
+
+
+def venue_coin(exchange: str, symbol: str, rows: list[Row], quote: str = "USD", quiet_every: int = 0) -> FakeCoin:
+    """A coin traded on `exchange` (pair `{symbol}ZUSD` in the market) from its first row, in `quote`."""
+    venues = {exchange: Venue(rows[0][0], quote, quiet_every)}
+    return FakeCoin(symbol, f"{symbol}ZUSD", f"{symbol}USD", None, symbol, "ZUSD", rows, venues=venues)
 
 
 @dataclass(frozen=True)
@@ -64,11 +86,6 @@ class Case:
     btc_quote: str = "USD"  # what BTC is quoted in there (Binance has no USD pairs)
     pairs_weight: int = 1  # what the pair list costs against the fake's limit (Binance weighs requests)
     candle_weight: int = 1  # what one candle request costs
-
-    def source(self, client: httpx.Client, clock: FakeClock, policy: RetryPolicy, rng: float = 1.0) -> PriceSource:
-        return self.build(
-            client, policy=policy, sleep=clock.sleep, monotonic=clock.monotonic, rng=functools.partial(float, rng)
-        )
 
 
 CASES: dict[str, Case] = {

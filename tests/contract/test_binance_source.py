@@ -16,9 +16,9 @@ from common.ports import Pair, PriceSource
 from fake_exchange import FakeCoin, FakeMarket, Fault, sample_market
 from fake_exchange.binance_server import BAN_AFTER, FakeBinance
 from fake_exchange.limits import RateLimit
-from fake_exchange.market import Venue, day_start
+from fake_exchange.market import day_start
 from fake_exchange.ohlc import DAY_S, Row
-from tests.contract.exchange_cases import FakeClock
+from tests.contract.exchange_cases import FakeClock, quick_source, venue_coin
 
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
@@ -36,8 +36,7 @@ def _rows(first: datetime, days: int) -> list[Row]:
 
 
 def _coin(symbol: str, rows: list[Row], quote: str = "USDT", quiet_every: int = 0) -> FakeCoin:
-    venues = {"binance": Venue(rows[0][0], quote, quiet_every)}
-    return FakeCoin(symbol, f"{symbol}ZUSD", f"{symbol}USD", None, symbol, "ZUSD", rows, venues=venues)
+    return venue_coin("binance", symbol, rows, quote, quiet_every)
 
 
 @pytest.fixture
@@ -61,14 +60,7 @@ def clock() -> FakeClock:
 
 
 def _source(url: str, clock: FakeClock, *, timeout_s: float = 2.0, **policy: float) -> BinancePriceSource:
-    options = {"request_interval_s": 0.0, "max_retries": 3} | policy
-    return BinancePriceSource(
-        http_client(url, timeout_s),
-        policy=RetryPolicy(**options),  # type: ignore[arg-type]
-        sleep=clock.sleep,
-        monotonic=clock.monotonic,
-        rng=lambda: 1.0,
-    )
+    return quick_source(BinancePriceSource, url, clock, timeout_s=timeout_s, **policy)
 
 
 @pytest.fixture

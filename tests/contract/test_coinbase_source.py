@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from fake_exchange.coinbase_server import TOO_MANY, FakeCoinbase
 from fake_exchange.limits import RateLimit
 from fake_exchange.market import Venue, day_start
 from fake_exchange.ohlc import DAY_S, Row
-from tests.contract.exchange_cases import FakeClock
+from tests.contract.exchange_cases import FakeClock, quick_source, venue_coin
 
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
@@ -40,8 +41,7 @@ def _rows(first: datetime, days: int, *, skip: range = range(0), zero_volume: tu
 
 
 def _coin(symbol: str, rows: list[Row], quote: str = "USD") -> FakeCoin:
-    venues = {"coinbase": Venue(rows[0][0], quote)}
-    return FakeCoin(symbol, f"{symbol}ZUSD", f"{symbol}USD", None, symbol, "ZUSD", rows, venues=venues)
+    return venue_coin("coinbase", symbol, rows, quote)
 
 
 @pytest.fixture
@@ -67,14 +67,8 @@ def clock() -> FakeClock:
 
 
 def _source(url: str, clock: FakeClock, *, timeout_s: float = 2.0, **policy: float) -> CoinbasePriceSource:
-    options = {"request_interval_s": 0.0, "max_retries": 3} | policy
-    return CoinbasePriceSource(
-        http_client(url, timeout_s),
-        policy=RetryPolicy(**options),  # type: ignore[arg-type]
-        now=lambda: NOW,
-        sleep=clock.sleep,
-        monotonic=clock.monotonic,
-        rng=lambda: 1.0,
+    return quick_source(
+        functools.partial(CoinbasePriceSource, now=lambda: NOW), url, clock, timeout_s=timeout_s, **policy
     )
 
 

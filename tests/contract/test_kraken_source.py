@@ -4,7 +4,6 @@ What every adapter promises alike is in test_price_sources.py."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 import signal
@@ -28,7 +27,7 @@ from fake_exchange import FakeCoin, FakeKraken, FakeMarket, Fault, sample_market
 from fake_exchange.limits import RateLimit
 from fake_exchange.market import day_start, random_walk
 from fake_exchange.ohlc import DAY_S
-from tests.contract.exchange_cases import FakeClock
+from tests.contract.exchange_cases import FakeClock, quick_source
 
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
@@ -72,24 +71,9 @@ def clock() -> FakeClock:
 
 
 def _source(
-    url: str,
-    clock: FakeClock,
-    *,
-    timeout_s: float = 2.0,
-    request_interval_s: float = 0.0,
-    max_retries: int = 3,
-    backoff_base_s: float = 0.5,
-    backoff_cap_s: float = 30.0,
-    rng: float = 1.0,
+    url: str, clock: FakeClock, *, timeout_s: float = 2.0, rng: float = 1.0, **policy: float
 ) -> KrakenPriceSource:
-    policy = RetryPolicy(request_interval_s, max_retries, backoff_base_s, backoff_cap_s)
-    return KrakenPriceSource(
-        http_client(url, timeout_s),
-        policy=policy,
-        sleep=clock.sleep,
-        monotonic=clock.monotonic,
-        rng=functools.partial(float, rng),
-    )
+    return quick_source(KrakenPriceSource, url, clock, timeout_s=timeout_s, rng=rng, **policy)
 
 
 @pytest.fixture

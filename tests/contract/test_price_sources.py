@@ -24,7 +24,7 @@ from fake_exchange import FakeMarket, Fault, sample_market
 from fake_exchange.limits import RateLimit
 from fake_exchange.memory import InMemoryPriceSource
 from fake_exchange.server import FakeExchange
-from tests.contract.exchange_cases import CASES, NOW, Case, FakeClock
+from tests.contract.exchange_cases import CASES, NOW, Case, FakeClock, quick_source
 
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
 RECENT = TODAY - timedelta(days=5)
@@ -54,8 +54,7 @@ def clock() -> FakeClock:
 def _source(
     case: Case, url: str, clock: FakeClock, *, timeout_s: float = 2.0, max_retries: int = 3, rng: float = 1.0
 ) -> PriceSource:
-    policy = RetryPolicy(request_interval_s=0.0, max_retries=max_retries, backoff_cap_s=30.0)
-    return case.source(http_client(url, timeout_s), clock, policy, rng)
+    return quick_source(case.build, url, clock, timeout_s=timeout_s, rng=rng, max_retries=max_retries)
 
 
 @pytest.fixture
