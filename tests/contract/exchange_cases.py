@@ -7,10 +7,15 @@ candle endpoint a data fault targets, a coin the exchange lacks).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 from backends.binance import BinancePriceSource
@@ -19,16 +24,19 @@ from backends.bitstamp import BitstampPriceSource
 from backends.coinbase import CoinbasePriceSource
 from backends.exchange_http import RetryPolicy, http_client
 from backends.kraken import KrakenPriceSource
+from common.errors import DelosError, ExchangeUnavailable, RateLimited
 from common.ports import PriceSource
 from fake_exchange.binance_server import FakeBinance
 from fake_exchange.bitfinex_server import FakeBitfinex
 from fake_exchange.bitstamp_server import FakeBitstamp
 from fake_exchange.coinbase_server import FakeCoinbase
+from fake_exchange.faults import Fault
 from fake_exchange.kraken_server import FakeKraken
 from fake_exchange.market import FakeCoin, Venue
 from fake_exchange.ohlc import Row
 from fake_exchange.server import FakeExchange
 
+REPO = Path(__file__).resolve().parents[2]
 # The moment the shared suite's fakes are frozen at; Coinbase walks back from it.
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 
@@ -50,6 +58,33 @@ class FakeClock:
 
 Build = Callable[..., PriceSource]
 S = TypeVar("S", bound=PriceSource)
+
+# Failures every exchange's fake can give and every adapter retries, with the error each ends in.
+TRANSIENT: list[tuple[Fault, type[DelosError]]] = [
+    (Fault.RATE_LIMIT, RateLimited),
+    (Fault.HTTP_429, RateLimited),
+    (Fault.SERVICE_UNAVAILABLE, ExchangeUnavailable),
+    (Fault.HTTP_500, ExchangeUnavailable),
+    (Fault.HTTP_503, ExchangeUnavailable),
+    (Fault.TRUNCATED_JSON, ExchangeUnavailable),
+    (Fault.HTML, ExchangeUnavailable),
+]
+
+
+@contextlib.contextmanager
+def standalone_fake(*args: str) -> Iterator[str]:
+    """`python -m fake_exchange` on a free port with `args`: yields its URL, then it must stop cleanly on SIGTERM."""
+    command = [sys.executable, "-m", "fake_exchange", "--port", "0", *args]
+    with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            yield process.stdout.readline().strip()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=20) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
 
 
 def quick_source(

@@ -24,7 +24,7 @@ from fake_exchange import FakeMarket, Fault, sample_market
 from fake_exchange.limits import RateLimit
 from fake_exchange.memory import InMemoryPriceSource
 from fake_exchange.server import FakeExchange
-from tests.contract.exchange_cases import CASES, NOW, Case, FakeClock, quick_source
+from tests.contract.exchange_cases import CASES, NOW, TRANSIENT, Case, FakeClock, quick_source
 
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
 RECENT = TODAY - timedelta(days=5)
@@ -152,17 +152,6 @@ def test_history_reaches_back_to_the_listing(listed: Listed) -> None:
     first = listed.source.first_day(pair)
     assert history.candles[0].open_time <= first.day
     assert all(c.volume > 0 for c in history.candles)
-
-
-TRANSIENT = [
-    (Fault.RATE_LIMIT, RateLimited),
-    (Fault.HTTP_429, RateLimited),
-    (Fault.SERVICE_UNAVAILABLE, ExchangeUnavailable),
-    (Fault.HTTP_500, ExchangeUnavailable),
-    (Fault.HTTP_503, ExchangeUnavailable),
-    (Fault.TRUNCATED_JSON, ExchangeUnavailable),
-    (Fault.HTML, ExchangeUnavailable),
-]
 
 
 @pytest.mark.parametrize("fault", [f for f, _ in TRANSIENT])
