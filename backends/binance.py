@@ -17,10 +17,10 @@ import httpx
 
 from backends.exchange_http import Answer
 from backends.exchange_source import ExchangeSource
-from backends.sources import our_symbol, preferred_pairs
+from backends.sources import market_pair, preferred_pairs
 from common.candles import Candle, CandleSeries
 from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
-from common.exchanges import BASE_URLS, QUOTES
+from common.exchanges import BASE_URLS
 from common.ports import FirstDay, Pair
 
 NAME = "binance"
@@ -91,17 +91,11 @@ def pairs_from(info: object) -> tuple[Pair, ...]:
     symbols = info.get("symbols") if isinstance(info, dict) else None
     if not isinstance(symbols, list):
         raise BadPriceData("Binance exchangeInfo: answer has no symbols list")
-    candidates = []
-    for entry in symbols:
-        if not isinstance(entry, dict) or entry.get("status") != "TRADING":
-            continue
-        quote, name = str(entry.get("quoteAsset", "")).upper(), entry.get("symbol")
-        if quote not in QUOTES or not isinstance(name, str):
-            continue
-        symbol = our_symbol(NAME, str(entry.get("baseAsset", "")))
-        if symbol is not None:
-            candidates.append(Pair(symbol=symbol, name=name, quote=quote))
-    return preferred_pairs(candidates)
+    return preferred_pairs(
+        market_pair(NAME, entry.get("baseAsset", ""), entry.get("quoteAsset", ""), entry.get("symbol"))
+        for entry in symbols
+        if isinstance(entry, dict) and entry.get("status") == "TRADING"
+    )
 
 
 def candle_from(row: object) -> Candle:

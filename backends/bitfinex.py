@@ -21,7 +21,7 @@ import httpx
 
 from backends.exchange_http import Answer
 from backends.exchange_source import ExchangeSource
-from backends.sources import our_symbol, preferred_pairs
+from backends.sources import market_pair, preferred_pairs
 from common.candles import Candle
 from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
 from common.exchanges import common_symbol
@@ -75,9 +75,8 @@ def pairs_from(body: object) -> tuple[Pair, ...]:
     candidates = []
     for raw in body[0]:
         parts = split_pair(raw) if isinstance(raw, str) else None
-        symbol = our_symbol(NAME, parts[0]) if parts else None
-        if parts is not None and symbol is not None:
-            candidates.append(Pair(symbol=symbol, name=f"t{raw}", quote=common_symbol(NAME, parts[1])))
+        if parts is not None:
+            candidates.append(market_pair(NAME, parts[0], common_symbol(NAME, parts[1]), f"t{raw}"))
     return preferred_pairs(candidates)
 
 

@@ -20,7 +20,7 @@ import httpx
 
 from backends.exchange_http import Answer
 from backends.exchange_source import ExchangeSource
-from backends.sources import our_symbol, preferred_pairs
+from backends.sources import market_pair, preferred_pairs
 from common.candles import Candle
 from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
 from common.ports import Pair
@@ -71,9 +71,7 @@ def pairs_from(entries: object) -> tuple[Pair, ...]:
         base, quote = entry.get("base_currency"), entry.get("counter_currency")
         if not (isinstance(base, str) and isinstance(quote, str)):
             base, _, quote = str(entry.get("name", "")).partition("/")
-        symbol = our_symbol(NAME, base)
-        if isinstance(url_symbol, str) and symbol is not None:
-            candidates.append(Pair(symbol=symbol, name=url_symbol, quote=quote.upper()))
+        candidates.append(market_pair(NAME, base, quote, url_symbol))
     return preferred_pairs(candidates)
 
 

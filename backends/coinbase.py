@@ -19,10 +19,9 @@ import httpx
 
 from backends.exchange_http import Answer
 from backends.exchange_source import ExchangeSource, SourceOptions
-from backends.sources import our_symbol, preferred_pairs
+from backends.sources import market_pair, preferred_pairs
 from common.candles import Candle
 from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
-from common.exchanges import QUOTES
 from common.ports import Pair
 
 NAME = "coinbase"
@@ -68,17 +67,11 @@ def pairs_from(products: object) -> tuple[Pair, ...]:
     """The tradable USD/USDT/USDC products of a `/products` answer, one per symbol."""
     if not isinstance(products, list):
         raise BadPriceData("Coinbase products: answer is not a list")
-    candidates = []
-    for product in products:
-        if not isinstance(product, dict) or product.get("status") != "online" or product.get("trading_disabled"):
-            continue
-        quote, product_id = str(product.get("quote_currency", "")).upper(), product.get("id")
-        if quote not in QUOTES or not isinstance(product_id, str):
-            continue
-        symbol = our_symbol(NAME, str(product.get("base_currency", "")))
-        if symbol is not None:
-            candidates.append(Pair(symbol=symbol, name=product_id, quote=quote))
-    return preferred_pairs(candidates)
+    return preferred_pairs(
+        market_pair(NAME, product.get("base_currency", ""), product.get("quote_currency", ""), product.get("id"))
+        for product in products
+        if isinstance(product, dict) and product.get("status") == "online" and not product.get("trading_disabled")
+    )
 
 
 def candle_from(row: object) -> Candle:
