@@ -34,6 +34,10 @@ def _error(status: int, reason: object, code: str) -> Reply:
     return json_reply(dumps({"status": "error", "reason": reason, "code": code}), status)
 
 
+def _url_symbol(base: str, quote: str) -> str:
+    return f"{base}{quote}".lower()
+
+
 class FakeBitstamp(FakeExchange):
     """A Bitstamp look-alike serving the market's coins that have a Bitstamp venue."""
 
@@ -74,16 +78,8 @@ class FakeBitstamp(FakeExchange):
         return wire.http_fault(fault, retry_after_s)
 
     def _listed(self) -> dict[str, FakeCoin]:
-        return self.per_version("listed", self._index)
-
-    def _index(self) -> dict[str, FakeCoin]:
-        """url symbol (btcusd) -> coin, for the coins on Bitstamp."""
-        out = {}
-        for coin in self.market:
-            venue = coin.venue(NAME)
-            if venue is not None:
-                out[f"{coin.symbol}{venue.quote}".lower()] = coin
-        return out
+        """url symbol (btcusd) -> coin, for the coins on Bitstamp; rebuilt when the market changes."""
+        return self.per_version("listed", lambda: self.market.pairs_on(NAME, _url_symbol))
 
     def answer(self, endpoint: str, path: str, params: Mapping[str, str], fault: Fault | None) -> Reply:
         if endpoint != "ohlc":
