@@ -8,6 +8,7 @@ without loading them.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import sys
 import time
@@ -166,7 +167,7 @@ def price_sources(settings: Settings, sleep: Sleep = time.sleep) -> list[PriceSo
 
 def live_sources(settings: Settings, sleep: Sleep = time.sleep) -> list[PriceSource]:
     """One adapter per exchange of DELOS_EXCHANGES, in that order."""
-    return [PRICE_SOURCES[name](settings, sleep) for name in settings.exchanges]
+    return [live_source(settings, name, sleep) for name in settings.exchanges]
 
 
 def archive_source(settings: Settings) -> ArchivePriceSource | None:
@@ -200,7 +201,7 @@ def price_source(settings: Settings, base_url: str | None = None, sleep: Sleep =
     """The Kraken adapter alone, optionally pointed at another base URL (callers not yet on price_sources)."""
     if base_url is not None:
         settings = dataclasses.replace(settings, exchange_urls={**settings.exchange_urls, "kraken": base_url})
-    return _kraken(settings, sleep)
+    return live_source(settings, "kraken", sleep)
 
 
 def _client(settings: Settings, exchange: str) -> httpx.Client:
@@ -217,49 +218,27 @@ def _policy(settings: Settings, published_interval_s: float) -> RetryPolicy:
     return RetryPolicy(interval, settings.max_retries, settings.backoff_base_s, settings.backoff_cap_s)
 
 
-def _kraken(settings: Settings, sleep: Sleep) -> PriceSource:
-    from backends import kraken
-
-    policy = _policy(settings, kraken.REQUEST_INTERVAL_S)
-    return kraken.KrakenPriceSource(_client(settings, "kraken"), policy=policy, sleep=sleep)
-
-
-def _bitstamp(settings: Settings, sleep: Sleep) -> PriceSource:
-    from backends import bitstamp
-
-    policy = _policy(settings, bitstamp.REQUEST_INTERVAL_S)
-    return bitstamp.BitstampPriceSource(_client(settings, "bitstamp"), policy=policy, sleep=sleep)
-
-
-def _bitfinex(settings: Settings, sleep: Sleep) -> PriceSource:
-    from backends import bitfinex
-
-    policy = _policy(settings, bitfinex.REQUEST_INTERVAL_S)
-    return bitfinex.BitfinexPriceSource(_client(settings, "bitfinex"), policy=policy, sleep=sleep)
-
-
-def _coinbase(settings: Settings, sleep: Sleep) -> PriceSource:
-    from backends import coinbase
-
-    policy = _policy(settings, coinbase.REQUEST_INTERVAL_S)
-    return coinbase.CoinbasePriceSource(_client(settings, "coinbase"), policy=policy, sleep=sleep)
-
-
-def _binance(settings: Settings, sleep: Sleep) -> PriceSource:
-    from backends import binance
-
-    policy = _policy(settings, binance.REQUEST_INTERVAL_S)
-    return binance.BinancePriceSource(_client(settings, "binance"), policy=policy, sleep=sleep)
-
-
-# One factory per exchange name of common.exchanges.LIVE_EXCHANGES; adapters are imported on first use.
-PRICE_SOURCES: Mapping[str, Callable[[Settings, Sleep], PriceSource]] = {
-    "kraken": _kraken,
-    "bitstamp": _bitstamp,
-    "bitfinex": _bitfinex,
-    "coinbase": _coinbase,
-    "binance": _binance,
+# The adapter of each exchange name of common.exchanges.LIVE_EXCHANGES, as (module, class): a module
+# is imported only when its exchange is configured.
+ADAPTERS: Mapping[str, tuple[str, str]] = {
+    "kraken": ("backends.kraken", "KrakenPriceSource"),
+    "bitstamp": ("backends.bitstamp", "BitstampPriceSource"),
+    "bitfinex": ("backends.bitfinex", "BitfinexPriceSource"),
+    "coinbase": ("backends.coinbase", "CoinbasePriceSource"),
+    "binance": ("backends.binance", "BinancePriceSource"),
 }
+
+
+def live_source(settings: Settings, exchange: str, sleep: Sleep = time.sleep) -> PriceSource:
+    """The adapter of one exchange, with its own HTTP client and its published spacing (or DELOS_REQUEST_INTERVAL)."""
+    from backends.exchange_source import ExchangeSource
+
+    module, name = ADAPTERS[exchange]
+    adapter = getattr(importlib.import_module(module), name)
+    if not (isinstance(adapter, type) and issubclass(adapter, ExchangeSource)):
+        raise TypeError(f"{module}.{name} is not an ExchangeSource")
+    policy = _policy(settings, adapter.request_interval_s)
+    return adapter(_client(settings, exchange), policy=policy, sleep=sleep)
 
 
 def close(adapter: object) -> None:

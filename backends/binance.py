@@ -10,20 +10,17 @@ are `{"code": ..., "msg": ...}` with an HTTP status, and are read in `decode` on
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import httpx
 
-from backends.exchange_http import Answer, ExchangeHttp, RetryPolicy
-from backends.sources import PAIRS_TTL_S, CachedPairs, RecentHistories, our_symbol, preferred_pairs, traded
-from common.candles import DAILY_MINUTES, Candle, CandleSeries
+from backends.exchange_http import Answer
+from backends.exchange_source import ExchangeSource
+from backends.sources import market_pair, preferred_pairs
+from common.candles import Candle, CandleSeries
 from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
-from common.exchanges import BASE_URLS, QUOTES
+from common.exchanges import BASE_URLS
 from common.ports import FirstDay, Pair
 
 NAME = "binance"
@@ -94,17 +91,11 @@ def pairs_from(info: object) -> tuple[Pair, ...]:
     symbols = info.get("symbols") if isinstance(info, dict) else None
     if not isinstance(symbols, list):
         raise BadPriceData("Binance exchangeInfo: answer has no symbols list")
-    candidates = []
-    for entry in symbols:
-        if not isinstance(entry, dict) or entry.get("status") != "TRADING":
-            continue
-        quote, name = str(entry.get("quoteAsset", "")).upper(), entry.get("symbol")
-        if quote not in QUOTES or not isinstance(name, str):
-            continue
-        symbol = our_symbol(NAME, str(entry.get("baseAsset", "")))
-        if symbol is not None:
-            candidates.append(Pair(symbol=symbol, name=name, quote=quote))
-    return preferred_pairs(candidates)
+    return preferred_pairs(
+        market_pair(NAME, entry.get("baseAsset", ""), entry.get("quoteAsset", ""), entry.get("symbol"))
+        for entry in symbols
+        if isinstance(entry, dict) and entry.get("status") == "TRADING"
+    )
 
 
 def candle_from(row: object) -> Candle:
@@ -135,73 +126,17 @@ def first_day_of(series: CandleSeries, what: str) -> FirstDay:
     return FirstDay(day=first.open_time, price_usd=first.vwap, volume_usd=first.vwap * first.volume, price_is_vwap=True)
 
 
-class BinancePriceSource:
-    """Prices from Binance's market-data API; one instance may be shared by threads."""
+class BinancePriceSource(ExchangeSource):
+    """Prices from Binance's market-data API: daily klines paged forward from the listing."""
 
     name = NAME
-
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        policy: RetryPolicy | None = None,
-        pairs_ttl_s: float = PAIRS_TTL_S,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
-        self._http = ExchangeHttp(
-            NAME, client, policy or RetryPolicy(REQUEST_INTERVAL_S), sleep=sleep, monotonic=monotonic, rng=rng
-        )
-        self._pairs = CachedPairs(NAME, self._fetch_pairs, monotonic, pairs_ttl_s)
-        self._histories = RecentHistories(monotonic)
-
-    @property
-    def requests(self) -> int:
-        """Answers received so far (benchmarks divide wall time by it)."""
-        return self._http.requests
-
-    def pairs(self) -> Sequence[Pair]:
-        """Every trading symbol quoted in USD, USDT or USDC, one per coin; exchangeInfo at most hourly."""
-        return self._pairs.all()
-
-    def pair_for(self, symbol: str) -> Pair:
-        """The preferred symbol of a coin (BTCUSDT for BTC); UnknownSymbol if Binance trades none."""
-        return self._pairs.find(symbol)
+    request_interval_s = REQUEST_INTERVAL_S
 
     def first_day(self, pair: Pair) -> FirstDay:
-        """The first day with trades, from the very first klines."""
-        return first_day_of(self._walk(pair), f"Binance {pair.name}")
+        """The first day with trades, from the very first klines, priced at its VWAP."""
+        return first_day_of(self.history(pair), self._what(pair))
 
-    def daily(self, pair: Pair, since: datetime | None = None) -> CandleSeries:
-        """Daily klines with trades, oldest first, from `since` (or the listing) to today's unfinished one."""
-        if since is None:
-            return self._walk(pair)
-        return traded(self._fetch_forward(pair, since), DAILY_MINUTES, f"Binance {pair.name}", since=since)
-
-    def history(self, pair: Pair) -> CandleSeries:
-        """Daily klines reach the listing here, so the history is daily()."""
-        return self._walk(pair)
-
-    def close(self) -> None:
-        """Close the pooled connections of the client bootstrap gave us."""
-        self._http.close()
-
-    def __enter__(self) -> BinancePriceSource:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def _walk(self, pair: Pair) -> CandleSeries:
-        """The whole daily history, reused for a few minutes: one refresh asks for it up to three times."""
-        return self._histories.get(
-            pair.name, lambda: traded(self._fetch_forward(pair, None), DAILY_MINUTES, f"Binance {pair.name}")
-        )
-
-    def _fetch_forward(self, pair: Pair, since: datetime | None) -> list[Candle]:
+    def _daily_candles(self, pair: Pair, since: datetime | None) -> list[Candle]:
         """Page forward from `since` (from the first kline when None) until a page comes back short."""
         start_ms = 0 if since is None else int(since.timestamp() * 1000)
         candles: list[Candle] = []

@@ -13,29 +13,19 @@ minute, hence one request every two seconds.
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import httpx
 
-from backends.exchange_http import Answer, ExchangeHttp, RetryPolicy
-from backends.sources import (
-    PAIRS_TTL_S,
-    CachedPairs,
-    RecentHistories,
-    first_traded_day,
-    our_symbol,
-    preferred_pairs,
-    traded,
-)
-from common.candles import DAILY_MINUTES, Candle, CandleSeries
+from backends.exchange_http import Answer
+from backends.exchange_source import ExchangeSource
+from backends.sources import market_pair, preferred_pairs
+from common.candles import Candle
 from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
 from common.exchanges import common_symbol
-from common.ports import FirstDay, Pair
+from common.ports import Pair
 
 NAME = "bitfinex"
 REQUEST_INTERVAL_S = 2.0
@@ -85,9 +75,8 @@ def pairs_from(body: object) -> tuple[Pair, ...]:
     candidates = []
     for raw in body[0]:
         parts = split_pair(raw) if isinstance(raw, str) else None
-        symbol = our_symbol(NAME, parts[0]) if parts else None
-        if parts is not None and symbol is not None:
-            candidates.append(Pair(symbol=symbol, name=f"t{raw}", quote=common_symbol(NAME, parts[1])))
+        if parts is not None:
+            candidates.append(market_pair(NAME, parts[0], common_symbol(NAME, parts[1]), f"t{raw}"))
     return preferred_pairs(candidates)
 
 
@@ -105,68 +94,14 @@ def candles_from(body: object, what: str) -> Iterator[Candle]:
             raise BadPriceData(f"Bitfinex {what}: candle {row!r:.120} is not [MTS, O, C, H, L, V]") from exc
 
 
-class BitfinexPriceSource:
-    """Prices from Bitfinex over HTTPS; one instance may be shared by threads."""
+class BitfinexPriceSource(ExchangeSource):
+    """Prices from Bitfinex over HTTPS: one call holds the daily candles of any pair younger than 27 years."""
 
     name = NAME
+    request_interval_s = REQUEST_INTERVAL_S
+    daily_from_held_history = True
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        policy: RetryPolicy | None = None,
-        pairs_ttl_s: float = PAIRS_TTL_S,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
-        self._http = ExchangeHttp(
-            NAME, client, policy or RetryPolicy(REQUEST_INTERVAL_S), sleep=sleep, monotonic=monotonic, rng=rng
-        )
-        self._pairs = CachedPairs(NAME, self._fetch_pairs, monotonic, pairs_ttl_s)
-        self._recent = RecentHistories(monotonic)
-
-    @property
-    def requests(self) -> int:
-        return self._http.requests
-
-    def pairs(self) -> Sequence[Pair]:
-        return self._pairs.all()
-
-    def pair_for(self, symbol: str) -> Pair:
-        return self._pairs.find(symbol)
-
-    def first_day(self, pair: Pair) -> FirstDay:
-        """The first daily candle (Bitfinex has none for days without trades), at its close."""
-        return first_traded_day(self.history(pair), f"Bitfinex {pair.name}")
-
-    def daily(self, pair: Pair, since: datetime | None = None) -> CandleSeries:
-        """Days with trades, oldest first; the last one is today's, unfinished."""
-        if since is None:
-            return self.history(pair)
-        held = self._recent.since(pair.name, since)  # the same refresh read the whole history a moment ago
-        if held is not None:
-            return held
-        return traded(self._walk(pair, since), DAILY_MINUTES, f"Bitfinex {pair.name}", since=since)
-
-    def history(self, pair: Pair) -> CandleSeries:
-        """Every day with trades since the listing, in one call for any pair younger than 27 years."""
-        return self._recent.get(
-            pair.name, lambda: traded(self._walk(pair, None), DAILY_MINUTES, f"Bitfinex {pair.name}")
-        )
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> BitfinexPriceSource:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def _walk(self, pair: Pair, since: datetime | None) -> list[Candle]:
+    def _daily_candles(self, pair: Pair, since: datetime | None) -> list[Candle]:
         """Candles oldest first from `since` (the listing when None), paging forward with `start`."""
         collected: list[Candle] = []
         start = int(since.timestamp() * 1000) if since is not None else None

@@ -12,28 +12,18 @@ rate limit), the maintenance answer `{"error": ...}`, 429 and 5xx.
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any
 
 import httpx
 
-from backends.exchange_http import Answer, ExchangeHttp, RetryPolicy
-from backends.sources import (
-    PAIRS_TTL_S,
-    CachedPairs,
-    RecentHistories,
-    first_traded_day,
-    our_symbol,
-    preferred_pairs,
-    traded,
-)
-from common.candles import DAILY_MINUTES, Candle, CandleSeries
+from backends.exchange_http import Answer
+from backends.exchange_source import ExchangeSource
+from backends.sources import market_pair, preferred_pairs
+from common.candles import Candle
 from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
-from common.ports import FirstDay, Pair
+from common.ports import Pair
 
 NAME = "bitstamp"
 # ccxt's throttle (8,000 requests per 10 minutes); Bitstamp now publishes a looser limit.
@@ -81,9 +71,7 @@ def pairs_from(entries: object) -> tuple[Pair, ...]:
         base, quote = entry.get("base_currency"), entry.get("counter_currency")
         if not (isinstance(base, str) and isinstance(quote, str)):
             base, _, quote = str(entry.get("name", "")).partition("/")
-        symbol = our_symbol(NAME, base)
-        if isinstance(url_symbol, str) and symbol is not None:
-            candidates.append(Pair(symbol=symbol, name=url_symbol, quote=quote.upper()))
+        candidates.append(market_pair(NAME, base, quote, url_symbol))
     return preferred_pairs(candidates)
 
 
@@ -109,68 +97,14 @@ def candles_from(body: object, what: str) -> Iterator[Candle]:
             raise BadPriceData(f"Bitstamp {what}: candle {row!r:.120} is not numbers") from exc
 
 
-class BitstampPriceSource:
-    """Prices from Bitstamp over HTTPS; one instance may be shared by threads."""
+class BitstampPriceSource(ExchangeSource):
+    """Prices from Bitstamp over HTTPS: daily candles from the listing, walked back from now."""
 
     name = NAME
+    request_interval_s = REQUEST_INTERVAL_S
+    daily_from_held_history = True
 
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        policy: RetryPolicy | None = None,
-        pairs_ttl_s: float = PAIRS_TTL_S,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
-        self._http = ExchangeHttp(
-            NAME, client, policy or RetryPolicy(REQUEST_INTERVAL_S), sleep=sleep, monotonic=monotonic, rng=rng
-        )
-        self._pairs = CachedPairs(NAME, self._fetch_pairs, monotonic, pairs_ttl_s)
-        self._recent = RecentHistories(monotonic)
-
-    @property
-    def requests(self) -> int:
-        return self._http.requests
-
-    def pairs(self) -> Sequence[Pair]:
-        return self._pairs.all()
-
-    def pair_for(self, symbol: str) -> Pair:
-        return self._pairs.find(symbol)
-
-    def first_day(self, pair: Pair) -> FirstDay:
-        """The first day with volume > 0 (flat days before it are not trading days), at its close."""
-        return first_traded_day(self.history(pair), f"Bitstamp {pair.name}")
-
-    def daily(self, pair: Pair, since: datetime | None = None) -> CandleSeries:
-        """Days with trades, oldest first; the last one is today's, unfinished."""
-        if since is None:
-            return self.history(pair)
-        held = self._recent.since(pair.name, since)  # the same refresh read the whole history a moment ago
-        if held is not None:
-            return held
-        return traded(self._walk(pair, since), DAILY_MINUTES, f"Bitstamp {pair.name}", since=since)
-
-    def history(self, pair: Pair) -> CandleSeries:
-        """Every day with trades since the listing: Bitstamp's daily candles reach it."""
-        return self._recent.get(
-            pair.name, lambda: traded(self._walk(pair, None), DAILY_MINUTES, f"Bitstamp {pair.name}")
-        )
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> BitstampPriceSource:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def _walk(self, pair: Pair, since: datetime | None) -> list[Candle]:
+    def _daily_candles(self, pair: Pair, since: datetime | None) -> list[Candle]:
         """Pages of 1000 days back from now until one is short or reaches `since`."""
         collected: list[Candle] = []
         end: int | None = None

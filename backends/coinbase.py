@@ -10,30 +10,19 @@ VWAP, so a listing is priced at its first day's close. Errors come as
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
 import httpx
 
-from backends.exchange_http import Answer, ExchangeHttp, RetryPolicy
-from backends.sources import (
-    PAIRS_TTL_S,
-    CachedPairs,
-    RecentHistories,
-    first_traded_day,
-    our_symbol,
-    preferred_pairs,
-    traded,
-)
-from common.candles import DAILY_MINUTES, Candle, CandleSeries
+from backends.exchange_http import Answer
+from backends.exchange_source import ExchangeSource, SourceOptions
+from backends.sources import market_pair, preferred_pairs
+from common.candles import Candle
 from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
-from common.exchanges import QUOTES
-from common.ports import FirstDay, Pair
+from common.ports import Pair
 
 NAME = "coinbase"
 # Published public limit: 10 requests per second per IP (bursts of 15), so one request per 0.1 s.
@@ -78,17 +67,11 @@ def pairs_from(products: object) -> tuple[Pair, ...]:
     """The tradable USD/USDT/USDC products of a `/products` answer, one per symbol."""
     if not isinstance(products, list):
         raise BadPriceData("Coinbase products: answer is not a list")
-    candidates = []
-    for product in products:
-        if not isinstance(product, dict) or product.get("status") != "online" or product.get("trading_disabled"):
-            continue
-        quote, product_id = str(product.get("quote_currency", "")).upper(), product.get("id")
-        if quote not in QUOTES or not isinstance(product_id, str):
-            continue
-        symbol = our_symbol(NAME, str(product.get("base_currency", "")))
-        if symbol is not None:
-            candidates.append(Pair(symbol=symbol, name=product_id, quote=quote))
-    return preferred_pairs(candidates)
+    return preferred_pairs(
+        market_pair(NAME, product.get("base_currency", ""), product.get("quote_currency", ""), product.get("id"))
+        for product in products
+        if isinstance(product, dict) and product.get("status") == "online" and not product.get("trading_disabled")
+    )
 
 
 def candle_from(row: object) -> Candle:
@@ -117,74 +100,24 @@ def _day_of(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-class CoinbasePriceSource:
-    """Prices from Coinbase Exchange; one instance may be shared by threads."""
+class CoinbasePriceSource(ExchangeSource):
+    """Prices from Coinbase Exchange: daily candles walked back from today, 300 days a call."""
 
     name = NAME
+    request_interval_s = REQUEST_INTERVAL_S
 
     def __init__(
         self,
         client: httpx.Client,
         *,
-        policy: RetryPolicy | None = None,
-        pairs_ttl_s: float = PAIRS_TTL_S,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-        rng: Callable[[], float] = random.random,
+        **options: Unpack[SourceOptions],
     ) -> None:
-        self._http = ExchangeHttp(
-            NAME, client, policy or RetryPolicy(REQUEST_INTERVAL_S), sleep=sleep, monotonic=monotonic, rng=rng
-        )
-        self._pairs = CachedPairs(NAME, self._fetch_pairs, monotonic, pairs_ttl_s)
+        super().__init__(client, **options)
         self._now = now
-        self._histories = RecentHistories(monotonic)
 
-    @property
-    def requests(self) -> int:
-        """Answers received so far (benchmarks divide wall time by it)."""
-        return self._http.requests
-
-    def pairs(self) -> Sequence[Pair]:
-        """Every tradable product quoted in USD, USDT or USDC, one per symbol; fetched at most hourly."""
-        return self._pairs.all()
-
-    def pair_for(self, symbol: str) -> Pair:
-        """The preferred product of `symbol`; UnknownSymbol if Coinbase trades none."""
-        return self._pairs.find(symbol)
-
-    def first_day(self, pair: Pair) -> FirstDay:
-        """The first day with trades in the pair's whole history."""
-        return first_traded_day(self._walk(pair), f"Coinbase {pair.name}")
-
-    def daily(self, pair: Pair, since: datetime | None = None) -> CandleSeries:
-        """Daily candles oldest first, from `since` (or the listing) to today's unfinished one."""
-        if since is None:
-            return self._walk(pair)
-        candles = self._fetch_back(pair, max(_day_of(since), OLDEST_CANDLES))
-        return traded(candles, DAILY_MINUTES, f"Coinbase {pair.name}", since=since)
-
-    def history(self, pair: Pair) -> CandleSeries:
-        """Daily candles reach the listing here, so the history is daily()."""
-        return self._walk(pair)
-
-    def close(self) -> None:
-        """Close the pooled connections of the client bootstrap gave us."""
-        self._http.close()
-
-    def __enter__(self) -> CoinbasePriceSource:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def _walk(self, pair: Pair) -> CandleSeries:
-        """The whole daily history, reused for a few minutes: one refresh asks for it up to three times."""
-        return self._histories.get(
-            pair.name, lambda: traded(self._fetch_back(pair, OLDEST_CANDLES), DAILY_MINUTES, f"Coinbase {pair.name}")
-        )
+    def _daily_candles(self, pair: Pair, since: datetime | None) -> list[Candle]:
+        return self._fetch_back(pair, OLDEST_CANDLES if since is None else max(_day_of(since), OLDEST_CANDLES))
 
     def _fetch_back(self, pair: Pair, oldest: datetime) -> list[Candle]:
         """Walk back from today in 300-day windows until `oldest`, or until the pair has long been silent.

@@ -9,18 +9,13 @@ backends/kraken_read.py (`decode` is the one place its errors are translated).
 from __future__ import annotations
 
 import logging
-import random
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any
 
-import httpx
-
-from backends.exchange_http import ExchangeHttp, RetryPolicy
+from backends.exchange_source import ExchangeSource
 from backends.kraken_read import candle_rows, decode, pairs_from, result_rows, trade_rows
-from backends.sources import PAIRS_TTL_S, CachedPairs, traded
+from backends.sources import traded
 from common.candles import (
     DAILY_MINUTES,
     FIFTEEN_DAY_MINUTES,
@@ -41,37 +36,11 @@ REQUEST_INTERVAL_S = 1.0
 MAX_TRADE_PAGES = 20
 
 
-class KrakenPriceSource:
-    """Prices from Kraken over HTTPS; one instance may be shared by threads."""
+class KrakenPriceSource(ExchangeSource):
+    """Prices from Kraken over HTTPS: OHLC for candles, Trades for the listing day."""
 
     name = NAME
-
-    def __init__(
-        self,
-        client: httpx.Client,
-        *,
-        policy: RetryPolicy | None = None,
-        pairs_ttl_s: float = PAIRS_TTL_S,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
-        self._http = ExchangeHttp(
-            NAME, client, policy or RetryPolicy(REQUEST_INTERVAL_S), sleep=sleep, monotonic=monotonic, rng=rng
-        )
-        self._pairs = CachedPairs(NAME, self._fetch_pairs, monotonic, pairs_ttl_s)
-
-    @property
-    def requests(self) -> int:
-        """Answers received so far (benchmarks divide wall time by it)."""
-        return self._http.requests
-
-    def pairs(self) -> Sequence[Pair]:
-        """Every online pair, one per symbol; AssetPairs is fetched at most once per `pairs_ttl_s`."""
-        return self._pairs.all()
-
-    def pair_for(self, symbol: str) -> Pair:
-        return self._pairs.find(symbol)
+    request_interval_s = REQUEST_INTERVAL_S
 
     def candles(self, pair: Pair, interval_minutes: int, since: datetime | None = None) -> CandleSeries:
         """The (at most 720) newest candles with trades, opened at or after `since`; the last may be unfinished."""
@@ -138,18 +107,6 @@ class KrakenPriceSource:
         if day is None or volume <= 0:
             raise BadPriceData(f"Kraken Trades {pair.name}: the pair never traded")
         return FirstDay(day=day, price_usd=cost / volume, volume_usd=cost, price_is_vwap=True)
-
-    def close(self) -> None:
-        """Close the pooled connections of the client bootstrap gave us."""
-        self._http.close()
-
-    def __enter__(self) -> KrakenPriceSource:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def _fetch_pairs(self) -> tuple[Pair, ...]:
         return pairs_from(self._get("AssetPairs", {}, "all pairs"))

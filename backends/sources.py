@@ -28,11 +28,21 @@ def our_symbol(exchange: str, code: str) -> str | None:
         return None
 
 
-def preferred_pairs(candidates: Iterable[Pair]) -> tuple[Pair, ...]:
-    """One pair per symbol: the first in QUOTES order (USD, then USDT, then USDC); other quotes are ignored."""
+def market_pair(exchange: str, base: object, quote: object, name: object) -> Pair | None:
+    """One listed market as a Pair, or None when it cannot be one of ours: it has no name, its quote is
+    not one Delos takes, or its base is no symbol of ours."""
+    quote = str(quote).upper()
+    if quote not in QUOTES or not isinstance(name, str):
+        return None
+    symbol = our_symbol(exchange, str(base))
+    return None if symbol is None else Pair(symbol=symbol, name=name, quote=quote)
+
+
+def preferred_pairs(candidates: Iterable[Pair | None]) -> tuple[Pair, ...]:
+    """One pair per symbol: the first in QUOTES order (USD, then USDT, then USDC); other quotes and None are skipped."""
     best: dict[str, Pair] = {}
     for pair in candidates:
-        if pair.quote not in QUOTES:
+        if pair is None or pair.quote not in QUOTES:
             continue
         held = best.get(pair.symbol)
         if held is None or QUOTES.index(pair.quote) < QUOTES.index(held.quote):

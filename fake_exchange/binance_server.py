@@ -14,14 +14,14 @@ import bisect
 import math
 import threading
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from fake_exchange.binance_wire import GEO_BLOCK_MSG, SERVER_BUSY, TOO_MUCH_WEIGHT, error, klines, symbol_info
 from fake_exchange.faults import Fault
 from fake_exchange.limits import RateLimit
 from fake_exchange.market import FakeCoin, FakeMarket
 from fake_exchange.ohlc import DAY_S
-from fake_exchange.server import COMMON_FAULTS, FakeExchange
+from fake_exchange.server import DATA_FAULTS, FakeExchange
 from fake_exchange.wire import Reply, dumps, json_reply
 
 __all__ = ["FakeBinance"]
@@ -37,22 +37,18 @@ BAN_AFTER = 5
 BAN_S = 120
 
 
+def _symbol(base: str, quote: str) -> str | None:
+    """Binance's symbol for a base and quote (BTCUSDT); None for a coin quoted in itself."""
+    return None if quote == base else f"{base}{quote}"
+
+
 class FakeBinance(FakeExchange):
     """A Binance market-data look-alike serving the market's coins that trade on Binance."""
 
     exchange = "binance"
     # 6,000 request weight a minute per IP (klines weigh 2, a full exchangeInfo 20).
     published_limit = RateLimit(6000, 60.0)
-    faults: ClassVar[frozenset[Fault]] = COMMON_FAULTS | {
-        Fault.RATE_LIMIT,
-        Fault.SERVICE_UNAVAILABLE,
-        Fault.INVALID_ARGUMENTS,
-        Fault.NON_NUMERIC,
-        Fault.NEGATIVE,
-        Fault.EMPTY,
-        Fault.VANISHED,
-        Fault.REORDERED,
-    }
+    faults = DATA_FAULTS
 
     def __init__(self, market: FakeMarket, **options: Any) -> None:
         super().__init__(market, **options)
@@ -60,7 +56,6 @@ class FakeBinance(FakeExchange):
         self._state_lock = threading.Lock()
         self._ignored_429s = 0
         self._banned_until = -math.inf
-        self._held_index: tuple[int, dict[str, FakeCoin]] | None = None
 
     def request_weight(self, endpoint: str, params: Mapping[str, str]) -> int:
         return WEIGHTS.get(endpoint, 1)
@@ -132,19 +127,7 @@ class FakeBinance(FakeExchange):
 
     def _index(self) -> dict[str, FakeCoin]:
         """Symbol -> coin (BTCUSDT, and the BTCUSDC and ETHBTC decoys), rebuilt when the market changes."""
-        with self._state_lock:
-            held = self._held_index
-            if held is None or held[0] != self.market.version:
-                index: dict[str, FakeCoin] = {}
-                for coin in self.market:
-                    venue = coin.venue(self.exchange)
-                    if venue is not None:
-                        for quote in (venue.quote, "USDC", "BTC"):
-                            if quote != coin.symbol:
-                                index.setdefault(f"{coin.symbol}{quote}", coin)
-                held = (self.market.version, index)
-                self._held_index = held
-            return held[1]
+        return self.per_version("index", lambda: self.market.pairs_on(self.exchange, _symbol, ("USDC", "BTC")))
 
     def _exchange_info_body(self) -> bytes:
         symbols = [

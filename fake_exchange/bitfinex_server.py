@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import ClassVar
 
 from common.exchanges import exchange_code
 from fake_exchange import wire
 from fake_exchange.faults import Fault
 from fake_exchange.limits import RateLimit
 from fake_exchange.market import FakeCoin
-from fake_exchange.server import COMMON_FAULTS, FakeExchange
+from fake_exchange.server import DATA_FAULTS, FakeExchange
 from fake_exchange.wire import Reply, dumps, json_reply
 
 NAME = "bitfinex"
@@ -46,16 +45,7 @@ class FakeBitfinex(FakeExchange):
     published_limit = RateLimit(30, 60.0)
     # "An IP that exceeds the limit is blocked for 60 s."
     penalty_s = 60.0
-    faults: ClassVar[frozenset[Fault]] = COMMON_FAULTS | {
-        Fault.RATE_LIMIT,
-        Fault.SERVICE_UNAVAILABLE,
-        Fault.INVALID_ARGUMENTS,
-        Fault.VANISHED,
-        Fault.NON_NUMERIC,
-        Fault.NEGATIVE,
-        Fault.EMPTY,
-        Fault.REORDERED,
-    }
+    faults = DATA_FAULTS
 
     def endpoint(self, path: str) -> str | None:
         if path == _CONF:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from fake_exchange import wire
 from fake_exchange.faults import Fault
 from fake_exchange.limits import RateLimit
 from fake_exchange.market import FakeCoin
 from fake_exchange.ohlc import DAY_S
-from fake_exchange.server import COMMON_FAULTS, FakeExchange
+from fake_exchange.server import DATA_FAULTS, FakeExchange
 from fake_exchange.wire import Reply, dumps, json_reply
 
 NAME = "bitstamp"
@@ -34,22 +34,17 @@ def _error(status: int, reason: object, code: str) -> Reply:
     return json_reply(dumps({"status": "error", "reason": reason, "code": code}), status)
 
 
+def _url_symbol(base: str, quote: str) -> str:
+    return f"{base}{quote}".lower()
+
+
 class FakeBitstamp(FakeExchange):
     """A Bitstamp look-alike serving the market's coins that have a Bitstamp venue."""
 
     exchange = NAME
     # Third-party transcriptions of bitstamp.net/api (2025-26): 10,000 requests per 10 minutes.
     published_limit = RateLimit(10_000, 600.0)
-    faults: ClassVar[frozenset[Fault]] = COMMON_FAULTS | {
-        Fault.RATE_LIMIT,
-        Fault.SERVICE_UNAVAILABLE,
-        Fault.INVALID_ARGUMENTS,
-        Fault.VANISHED,
-        Fault.NON_NUMERIC,
-        Fault.NEGATIVE,
-        Fault.EMPTY,
-        Fault.REORDERED,
-    }
+    faults = DATA_FAULTS
     # False: /api/v2/markets/ answers 404, as before Bitstamp added it (clients fall back).
     markets_endpoint = True
 
@@ -83,16 +78,8 @@ class FakeBitstamp(FakeExchange):
         return wire.http_fault(fault, retry_after_s)
 
     def _listed(self) -> dict[str, FakeCoin]:
-        return self.per_version("listed", self._index)
-
-    def _index(self) -> dict[str, FakeCoin]:
-        """url symbol (btcusd) -> coin, for the coins on Bitstamp."""
-        out = {}
-        for coin in self.market:
-            venue = coin.venue(NAME)
-            if venue is not None:
-                out[f"{coin.symbol}{venue.quote}".lower()] = coin
-        return out
+        """url symbol (btcusd) -> coin, for the coins on Bitstamp; rebuilt when the market changes."""
+        return self.per_version("listed", lambda: self.market.pairs_on(NAME, _url_symbol))
 
     def answer(self, endpoint: str, path: str, params: Mapping[str, str], fault: Fault | None) -> Reply:
         if endpoint != "ohlc":

@@ -9,16 +9,15 @@ are listed: a EUR product, a USDT one beside the USD one, and a delisted one.
 from __future__ import annotations
 
 import bisect
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from fake_exchange.faults import Fault
 from fake_exchange.limits import RateLimit
-from fake_exchange.market import FakeCoin, FakeMarket
+from fake_exchange.market import FakeCoin
 from fake_exchange.ohlc import DAY_S, Row
-from fake_exchange.server import COMMON_FAULTS, FakeExchange
+from fake_exchange.server import DATA_FAULTS, FakeExchange
 from fake_exchange.wire import Reply, decimals, dumps, json_reply
 
 __all__ = ["FakeCoinbase"]
@@ -88,21 +87,7 @@ class FakeCoinbase(FakeExchange):
     # Public endpoints: 10 requests per second per IP, bursts up to 15 (Coinbase's rate-limit page):
     # 15 in any 1.5 s allows the burst and holds the sustained rate to 10 a second.
     published_limit = RateLimit(15, 1.5)
-    faults: ClassVar[frozenset[Fault]] = COMMON_FAULTS | {
-        Fault.RATE_LIMIT,
-        Fault.SERVICE_UNAVAILABLE,
-        Fault.INVALID_ARGUMENTS,
-        Fault.NON_NUMERIC,
-        Fault.NEGATIVE,
-        Fault.EMPTY,
-        Fault.VANISHED,
-        Fault.REORDERED,
-    }
-
-    def __init__(self, market: FakeMarket, **options: Any) -> None:
-        super().__init__(market, **options)
-        self._index_lock = threading.Lock()
-        self._held_index: tuple[int, dict[str, FakeCoin]] | None = None
+    faults = DATA_FAULTS
 
     def endpoint(self, path: str) -> str | None:
         parts = path.strip("/").split("/")
@@ -143,18 +128,9 @@ class FakeCoinbase(FakeExchange):
 
     def _index(self) -> dict[str, FakeCoin]:
         """Product id -> coin, rebuilt when the market changes (benchmarks list thousands of coins)."""
-        with self._index_lock:
-            held = self._held_index
-            if held is None or held[0] != self.market.version:
-                index: dict[str, FakeCoin] = {}
-                for coin in self.market:
-                    venue = coin.venue(self.exchange)
-                    if venue is not None:
-                        for quote in (venue.quote, "EUR", "USDT"):
-                            index.setdefault(f"{coin.symbol}-{quote}", coin)
-                held = (self.market.version, index)
-                self._held_index = held
-            return held[1]
+        return self.per_version(
+            "index", lambda: self.market.pairs_on(self.exchange, lambda base, quote: f"{base}-{quote}", ("EUR", "USDT"))
+        )
 
     def _products_body(self) -> bytes:
         products = []

@@ -124,6 +124,22 @@ class FakeMarket:
                     return coin
         raise KeyError(symbol)
 
+    def pairs_on(
+        self, exchange: str, pair_name: Callable[[str, str], str | None], decoys: Sequence[str] = ()
+    ) -> dict[str, FakeCoin]:
+        """Pair name -> coin for the coins that trade on `exchange`: under the venue's quote, then under
+        each of `decoys` (quotes a USD reader must not prefer); `pair_name` None skips a quote."""
+        index: dict[str, FakeCoin] = {}
+        for coin in self:
+            venue = coin.venue(exchange)
+            if venue is None:
+                continue
+            for quote in (venue.quote, *decoys):
+                name = pair_name(coin.symbol, quote)
+                if name is not None:
+                    index.setdefault(name, coin)
+        return index
+
     def add(self, coin: FakeCoin) -> None:
         """List a pair, replacing any with the same pair name."""
         with self._lock:

@@ -36,6 +36,17 @@ POLL_S = 0.02
 COMMON_FAULTS = frozenset(
     {Fault.HTTP_429, Fault.HTTP_500, Fault.HTTP_503, Fault.HANG, Fault.TRUNCATED_JSON, Fault.HTML}
 )
+# What a fake of a candle API adds, each worded in the exchange's own envelope (fault_reply) or candles.
+DATA_FAULTS = COMMON_FAULTS | {
+    Fault.RATE_LIMIT,
+    Fault.SERVICE_UNAVAILABLE,
+    Fault.INVALID_ARGUMENTS,
+    Fault.VANISHED,
+    Fault.NON_NUMERIC,
+    Fault.NEGATIVE,
+    Fault.EMPTY,
+    Fault.REORDERED,
+}
 
 
 def utc_now() -> datetime:

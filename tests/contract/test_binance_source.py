@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,28 +16,14 @@ from common.ports import Pair, PriceSource
 from fake_exchange import FakeCoin, FakeMarket, Fault, sample_market
 from fake_exchange.binance_server import BAN_AFTER, FakeBinance
 from fake_exchange.limits import RateLimit
-from fake_exchange.market import Venue, day_start
+from fake_exchange.market import day_start
 from fake_exchange.ohlc import DAY_S, Row
+from tests.contract.exchange_cases import FakeClock, quick_source, venue_coin
 
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
 BTC = Pair("BTC", "BTCUSDT", "USDT")
 DAY_MS = DAY_S * 1000
-
-
-class FakeClock:
-    """monotonic() and sleep() that never wait: sleeping only moves the clock and is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def _rows(first: datetime, days: int) -> list[Row]:
@@ -52,8 +36,7 @@ def _rows(first: datetime, days: int) -> list[Row]:
 
 
 def _coin(symbol: str, rows: list[Row], quote: str = "USDT", quiet_every: int = 0) -> FakeCoin:
-    venues = {"binance": Venue(rows[0][0], quote, quiet_every)}
-    return FakeCoin(symbol, f"{symbol}ZUSD", f"{symbol}USD", None, symbol, "ZUSD", rows, venues=venues)
+    return venue_coin("binance", symbol, rows, quote, quiet_every)
 
 
 @pytest.fixture
@@ -77,14 +60,7 @@ def clock() -> FakeClock:
 
 
 def _source(url: str, clock: FakeClock, *, timeout_s: float = 2.0, **policy: float) -> BinancePriceSource:
-    options = {"request_interval_s": 0.0, "max_retries": 3} | policy
-    return BinancePriceSource(
-        http_client(url, timeout_s),
-        policy=RetryPolicy(**options),  # type: ignore[arg-type]
-        sleep=clock.sleep,
-        monotonic=clock.monotonic,
-        rng=lambda: 1.0,
-    )
+    return quick_source(BinancePriceSource, url, clock, timeout_s=timeout_s, **policy)
 
 
 @pytest.fixture
@@ -162,36 +138,6 @@ def test_first_day_daily_and_history_share_one_walk(fake: FakeBinance, source: B
     assert fake.requests["klines"] == asked
 
 
-TRANSIENT = [
-    (Fault.HTTP_429, RateLimited),
-    (Fault.HTTP_500, ExchangeUnavailable),
-    (Fault.HTTP_503, ExchangeUnavailable),
-    (Fault.TRUNCATED_JSON, ExchangeUnavailable),
-    (Fault.HTML, ExchangeUnavailable),
-]
-
-
-@pytest.mark.parametrize("fault", [f for f, _ in TRANSIENT])
-def test_transient_faults_are_retried_until_they_pass(
-    fake: FakeBinance, source: BinancePriceSource, clock: FakeClock, fault: Fault
-) -> None:
-    fake.inject(fault, times=2, path="klines")
-    assert source.daily(BTC, TODAY - timedelta(days=2)).candles[-1].open_time == TODAY
-    assert fake.requests["klines"] == 3
-    assert len(clock.sleeps) == 2
-
-
-@pytest.mark.parametrize(("fault", "error"), TRANSIENT)
-def test_transient_faults_that_persist_end_in_the_right_error(
-    fake: FakeBinance, clock: FakeClock, fault: Fault, error: type[Exception]
-) -> None:
-    fake.inject(fault, times=10)
-    with _source(fake.base_url, clock, max_retries=2) as binance, pytest.raises(error) as raised:
-        binance.daily(BTC, TODAY)
-    assert error is RateLimited or not isinstance(raised.value, RateLimited)
-    assert fake.requests["klines"] == 3
-
-
 @pytest.mark.parametrize(
     ("fault", "error"),
     [(Fault.NON_NUMERIC, BadPriceData), (Fault.NEGATIVE, BadPriceData), (Fault.VANISHED, UnknownSymbol)],
@@ -211,13 +157,6 @@ def test_an_empty_history_means_the_pair_never_traded(fake: FakeBinance, source:
     with pytest.raises(BadPriceData, match="no candle with trades"):
         source.first_day(BTC)
     assert fake.requests["klines"] == 1
-
-
-def test_rows_in_another_order_read_the_same(fake: FakeBinance, source: BinancePriceSource) -> None:
-    since = TODAY - timedelta(days=20)
-    expected = source.daily(BTC, since)
-    fake.inject(Fault.REORDERED, pair="BTCUSDT")
-    assert source.daily(BTC, since) == expected
 
 
 def test_an_invalid_symbol_is_an_unknown_symbol(fake: FakeBinance, source: BinancePriceSource) -> None:
@@ -257,42 +196,6 @@ def test_ignored_429s_turn_into_a_ban(market: FakeMarket, clock: FakeClock) -> N
             binance.daily(BTC, TODAY - timedelta(days=1))  # over the limit: 429s, retried, then 418
         assert fake.requests["klines"] == 2 + BAN_AFTER + 1
     assert all(1 <= s <= 60 for s in clock.sleeps)  # each retry waited Retry-After (seconds to the window's end)
-
-
-@pytest.mark.parametrize(("retry_after", "expected"), [(7, 7.0), (999, 30.0)])
-def test_retry_after_is_honoured_up_to_the_cap(
-    fake: FakeBinance, clock: FakeClock, retry_after: int, expected: float
-) -> None:
-    fake.inject(Fault.HTTP_429, retry_after_s=retry_after)
-    with BinancePriceSource(
-        http_client(fake.base_url, 2.0),
-        policy=RetryPolicy(request_interval_s=0.0, backoff_cap_s=30.0),
-        sleep=clock.sleep,
-        monotonic=clock.monotonic,
-        rng=lambda: 0.0,
-    ) as binance:
-        binance.daily(BTC, TODAY)
-    assert clock.sleeps == [expected]
-
-
-@pytest.mark.timeout(20)
-def test_a_hanging_exchange_is_cut_off_by_the_timeout(fake: FakeBinance, clock: FakeClock) -> None:
-    fake.inject(Fault.HANG, times=5)
-    started = time.monotonic()
-    binance = _source(fake.base_url, clock, timeout_s=0.2, max_retries=1)
-    with binance, pytest.raises(ExchangeUnavailable, match="no answer in time"):
-        binance.daily(BTC, TODAY)
-    assert time.monotonic() - started < 2.0
-    assert fake.requests["klines"] == 2
-
-
-def test_a_closed_port_is_exchange_unavailable(clock: FakeClock) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with _source(f"http://127.0.0.1:{port}", clock, max_retries=2) as binance, pytest.raises(ExchangeUnavailable):
-        binance.pairs()
-    assert len(clock.sleeps) == 2
 
 
 @pytest.mark.timeout(20)

@@ -12,14 +12,14 @@ import httpx
 import pytest
 
 from backends.bitfinex import LIMIT, BitfinexPriceSource, decode
-from backends.exchange_http import Answer, RetryPolicy, http_client
+from backends.exchange_http import Answer
 from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
 from common.ports import Pair
 from fake_exchange import FakeCoin, FakeMarket, sample_market
 from fake_exchange.bitfinex_server import FakeBitfinex
-from fake_exchange.market import Venue, day_start
+from fake_exchange.market import day_start
 from fake_exchange.ohlc import DAY_S, Row
-from tests.contract.exchange_cases import FakeClock
+from tests.contract.exchange_cases import FakeClock, quick_source, venue_coin
 
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
@@ -29,8 +29,7 @@ BTC = Pair("BTC", "tBTCUSD", "USD")
 def _coin(symbol: str, days: int, quote: str = "USD") -> FakeCoin:
     first = day_start(NOW) - (days - 1) * DAY_S
     rows: list[Row] = [(first + d * DAY_S, 2.0, 2.4, 1.6, 2.1 + d % 7, 2.0, 10.0 + d, 5) for d in range(days)]
-    venues = {"bitfinex": Venue(first, quote)}
-    return FakeCoin(symbol, f"{symbol}USD", f"{symbol}USD", None, symbol, "ZUSD", rows, venues=venues)
+    return venue_coin("bitfinex", symbol, rows, quote)
 
 
 @pytest.fixture
@@ -49,11 +48,7 @@ def fake(market: FakeMarket) -> Iterator[FakeBitfinex]:
 
 @pytest.fixture
 def source(fake: FakeBitfinex) -> Iterator[BitfinexPriceSource]:
-    clock = FakeClock()
-    policy = RetryPolicy(request_interval_s=0.0, max_retries=2)
-    with BitfinexPriceSource(
-        http_client(fake.base_url, 2.0), policy=policy, sleep=clock.sleep, monotonic=clock.monotonic
-    ) as adapter:
+    with quick_source(BitfinexPriceSource, fake.base_url, FakeClock(), max_retries=2) as adapter:
         yield adapter
 
 

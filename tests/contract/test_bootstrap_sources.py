@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,8 +18,7 @@ from fake_exchange import Fault, sample_market
 from fake_exchange.bitfinex_server import FakeBitfinex
 from fake_exchange.bitstamp_server import FakeBitstamp
 from fake_exchange.registry import FAKES
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.contract.exchange_cases import standalone_fake
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +29,8 @@ def urls() -> Iterator[Mapping[str, str]]:
 
 def _env(urls: Mapping[str, str], exchanges: str) -> dict[str, str]:
     env = {f"DELOS_{name.upper()}_URL": url for name, url in urls.items()}
-    return env | {"DELOS_EXCHANGES": exchanges, "DELOS_MAX_RETRIES": "0"}
+    # No archive: these tests are about the live exchanges alone (the shipped archive is on by default).
+    return env | {"DELOS_EXCHANGES": exchanges, "DELOS_MAX_RETRIES": "0", "DELOS_ARCHIVE_DIR": ""}
 
 
 def test_the_sample_serves_one_market_at_every_exchange_it_has_a_fake_for(urls: Mapping[str, str]) -> None:
@@ -87,23 +83,9 @@ def test_kraken_alone_can_still_be_built_at_another_url(urls: Mapping[str, str])
 
 @pytest.mark.timeout(60)
 def test_any_fake_runs_standalone_at_its_published_limit() -> None:
-    with subprocess.Popen(
-        [sys.executable, "-m", "fake_exchange", "--exchange", "bitfinex", "--port", "0", "--enforce-rate-limit"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as process:
-        try:
-            assert process.stdout is not None
-            url = process.stdout.readline().strip()
-            (pairs,) = httpx.get(f"{url}/v2/conf/pub:list:pair:exchange", timeout=10).json()
-            assert "BTCUSD" in pairs
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=20) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
+    with standalone_fake("--exchange", "bitfinex", "--enforce-rate-limit") as url:
+        (pairs,) = httpx.get(f"{url}/v2/conf/pub:list:pair:exchange", timeout=10).json()
+        assert "BTCUSD" in pairs
 
 
 @pytest.mark.timeout(30)
@@ -111,7 +93,7 @@ def test_a_hanging_exchange_never_slows_another() -> None:
     market = sample_market(datetime.now(UTC))
     with FakeBitfinex(market, hang_s=10.0) as stuck, FakeBitstamp(market) as quick:
         env = {"DELOS_BITFINEX_URL": stuck.base_url, "DELOS_BITSTAMP_URL": quick.base_url}
-        env |= {"DELOS_HTTP_TIMEOUT": "5", "DELOS_MAX_RETRIES": "0"}
+        env |= {"DELOS_HTTP_TIMEOUT": "5", "DELOS_MAX_RETRIES": "0", "DELOS_ARCHIVE_DIR": ""}
         slow, fast = bootstrap.price_sources(Settings.from_env(env | {"DELOS_EXCHANGES": "bitfinex,bitstamp"}))
         stuck.inject(Fault.HANG, times=10)
         outcome: list[BaseException] = []

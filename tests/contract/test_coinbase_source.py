@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import math
-import socket
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,33 +13,19 @@ import pytest
 from backends.coinbase import EMPTY_WINDOWS_TO_STOP, OLDEST_CANDLES, CoinbasePriceSource
 from backends.exchange_http import RetryPolicy, http_client
 from common.candles import DAILY_MINUTES
-from common.errors import BadPriceData, ExchangeUnavailable, RateLimited, UnknownSymbol
+from common.errors import BadPriceData, UnknownSymbol
 from common.ports import Pair, PriceSource
 from fake_exchange import FakeCoin, FakeMarket, Fault, sample_market
 from fake_exchange.coinbase_server import TOO_MANY, FakeCoinbase
 from fake_exchange.limits import RateLimit
 from fake_exchange.market import Venue, day_start
 from fake_exchange.ohlc import DAY_S, Row
+from tests.contract.exchange_cases import FakeClock, quick_source, venue_coin
 
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
 BTC = Pair("BTC", "BTC-USD", "USD")
 WINDOW_DAYS = 300
-
-
-class FakeClock:
-    """monotonic() and sleep() that never wait: sleeping only moves the clock and is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def _rows(first: datetime, days: int, *, skip: range = range(0), zero_volume: tuple[int, ...] = ()) -> list[Row]:
@@ -56,8 +41,7 @@ def _rows(first: datetime, days: int, *, skip: range = range(0), zero_volume: tu
 
 
 def _coin(symbol: str, rows: list[Row], quote: str = "USD") -> FakeCoin:
-    venues = {"coinbase": Venue(rows[0][0], quote)}
-    return FakeCoin(symbol, f"{symbol}ZUSD", f"{symbol}USD", None, symbol, "ZUSD", rows, venues=venues)
+    return venue_coin("coinbase", symbol, rows, quote)
 
 
 @pytest.fixture
@@ -83,14 +67,8 @@ def clock() -> FakeClock:
 
 
 def _source(url: str, clock: FakeClock, *, timeout_s: float = 2.0, **policy: float) -> CoinbasePriceSource:
-    options = {"request_interval_s": 0.0, "max_retries": 3} | policy
-    return CoinbasePriceSource(
-        http_client(url, timeout_s),
-        policy=RetryPolicy(**options),  # type: ignore[arg-type]
-        now=lambda: NOW,
-        sleep=clock.sleep,
-        monotonic=clock.monotonic,
-        rng=lambda: 1.0,
+    return quick_source(
+        functools.partial(CoinbasePriceSource, now=lambda: NOW), url, clock, timeout_s=timeout_s, **policy
     )
 
 
@@ -179,36 +157,6 @@ def test_daily_since_asks_only_for_the_new_days(fake: FakeCoinbase, source: Coin
     assert source.daily(BTC, TODAY + timedelta(days=1)).candles == ()
 
 
-TRANSIENT = [
-    (Fault.HTTP_429, RateLimited),
-    (Fault.HTTP_500, ExchangeUnavailable),
-    (Fault.HTTP_503, ExchangeUnavailable),
-    (Fault.TRUNCATED_JSON, ExchangeUnavailable),
-    (Fault.HTML, ExchangeUnavailable),
-]
-
-
-@pytest.mark.parametrize("fault", [f for f, _ in TRANSIENT])
-def test_transient_faults_are_retried_until_they_pass(
-    fake: FakeCoinbase, source: CoinbasePriceSource, clock: FakeClock, fault: Fault
-) -> None:
-    fake.inject(fault, times=2, path="candles")
-    assert source.daily(BTC, TODAY - timedelta(days=2)).candles[-1].open_time == TODAY
-    assert fake.requests["candles"] == 3
-    assert len(clock.sleeps) == 2
-
-
-@pytest.mark.parametrize(("fault", "error"), TRANSIENT)
-def test_transient_faults_that_persist_end_in_the_right_error(
-    fake: FakeCoinbase, clock: FakeClock, fault: Fault, error: type[Exception]
-) -> None:
-    fake.inject(fault, times=10)
-    with _source(fake.base_url, clock, max_retries=2) as coinbase, pytest.raises(error) as raised:
-        coinbase.daily(BTC, TODAY)
-    assert error is RateLimited or not isinstance(raised.value, RateLimited)
-    assert fake.requests["candles"] == 3
-
-
 @pytest.mark.parametrize(
     ("fault", "error"),
     [(Fault.NON_NUMERIC, BadPriceData), (Fault.NEGATIVE, BadPriceData), (Fault.VANISHED, UnknownSymbol)],
@@ -230,54 +178,10 @@ def test_empty_windows_throughout_mean_the_pair_never_traded(fake: FakeCoinbase,
     assert fake.requests["candles"] == EMPTY_WINDOWS_TO_STOP
 
 
-def test_rows_in_another_order_read_the_same(fake: FakeCoinbase, source: CoinbasePriceSource) -> None:
-    since = TODAY - timedelta(days=20)
-    expected = source.daily(BTC, since)
-    fake.inject(Fault.REORDERED, pair="BTC-USD")
-    assert source.daily(BTC, since) == expected
-
-
 def test_an_unknown_product_is_an_unknown_symbol(fake: FakeCoinbase, source: CoinbasePriceSource) -> None:
     with pytest.raises(UnknownSymbol, match="NotFound"):
         source.first_day(Pair("NOPE", "NOPE-USD"))
     assert fake.requests["candles"] == 1
-
-
-@pytest.mark.parametrize(("retry_after", "expected"), [(7, 7.0), (999, 30.0)])
-def test_retry_after_is_honoured_up_to_the_cap(
-    fake: FakeCoinbase, clock: FakeClock, retry_after: int, expected: float
-) -> None:
-    fake.inject(Fault.HTTP_429, retry_after_s=retry_after)
-    with CoinbasePriceSource(
-        http_client(fake.base_url, 2.0),
-        policy=RetryPolicy(request_interval_s=0.0, backoff_cap_s=30.0),
-        now=lambda: NOW,
-        sleep=clock.sleep,
-        monotonic=clock.monotonic,
-        rng=lambda: 0.0,
-    ) as coinbase:
-        coinbase.daily(BTC, TODAY)
-    assert clock.sleeps == [expected]
-
-
-@pytest.mark.timeout(20)
-def test_a_hanging_exchange_is_cut_off_by_the_timeout(fake: FakeCoinbase, clock: FakeClock) -> None:
-    fake.inject(Fault.HANG, times=5)
-    started = time.monotonic()
-    coinbase = _source(fake.base_url, clock, timeout_s=0.2, max_retries=1)
-    with coinbase, pytest.raises(ExchangeUnavailable, match="no answer in time"):
-        coinbase.daily(BTC, TODAY)
-    assert time.monotonic() - started < 2.0
-    assert fake.requests["candles"] == 2
-
-
-def test_a_closed_port_is_exchange_unavailable(clock: FakeClock) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with _source(f"http://127.0.0.1:{port}", clock, max_retries=2) as coinbase, pytest.raises(ExchangeUnavailable):
-        coinbase.pairs()
-    assert len(clock.sleeps) == 2
 
 
 @pytest.mark.timeout(20)

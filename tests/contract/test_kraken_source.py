@@ -4,18 +4,12 @@ What every adapter promises alike is in test_price_sources.py."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -29,26 +23,12 @@ from fake_exchange import FakeCoin, FakeKraken, FakeMarket, Fault, sample_market
 from fake_exchange.limits import RateLimit
 from fake_exchange.market import day_start, random_walk
 from fake_exchange.ohlc import DAY_S
+from tests.contract.exchange_cases import TRANSIENT as SHARED_TRANSIENT
+from tests.contract.exchange_cases import FakeClock, quick_source, standalone_fake
 
 NOW = datetime(2026, 3, 4, 15, 30, tzinfo=UTC)
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
 BTC = Pair(symbol="BTC", name="XXBTZUSD")
-REPO = Path(__file__).resolve().parents[2]
-
-
-class FakeClock:
-    """monotonic() and sleep() that never wait: sleeping only moves the clock and is recorded."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def _oddities(market: FakeMarket) -> None:
@@ -87,24 +67,9 @@ def clock() -> FakeClock:
 
 
 def _source(
-    url: str,
-    clock: FakeClock,
-    *,
-    timeout_s: float = 2.0,
-    request_interval_s: float = 0.0,
-    max_retries: int = 3,
-    backoff_base_s: float = 0.5,
-    backoff_cap_s: float = 30.0,
-    rng: float = 1.0,
+    url: str, clock: FakeClock, *, timeout_s: float = 2.0, rng: float = 1.0, **policy: float
 ) -> KrakenPriceSource:
-    policy = RetryPolicy(request_interval_s, max_retries, backoff_base_s, backoff_cap_s)
-    return KrakenPriceSource(
-        http_client(url, timeout_s),
-        policy=policy,
-        sleep=clock.sleep,
-        monotonic=clock.monotonic,
-        rng=functools.partial(float, rng),
-    )
+    return quick_source(KrakenPriceSource, url, clock, timeout_s=timeout_s, rng=rng, **policy)
 
 
 @pytest.fixture
@@ -192,18 +157,13 @@ def test_a_new_day_appears_as_the_new_unfinished_candle(market: FakeMarket, cloc
     assert series.last_committed == TODAY
 
 
+# The shared ones, and Kraken's own envelope errors for the same troubles.
 TRANSIENT = [
-    (Fault.RATE_LIMIT, RateLimited),
+    *SHARED_TRANSIENT,
     (Fault.TOO_MANY_REQUESTS, RateLimited),
     (Fault.LOCKOUT, RateLimited),
-    (Fault.HTTP_429, RateLimited),
-    (Fault.SERVICE_UNAVAILABLE, ExchangeUnavailable),
     (Fault.BUSY, ExchangeUnavailable),
     (Fault.INTERNAL_ERROR, ExchangeUnavailable),
-    (Fault.HTTP_500, ExchangeUnavailable),
-    (Fault.HTTP_503, ExchangeUnavailable),
-    (Fault.TRUNCATED_JSON, ExchangeUnavailable),
-    (Fault.HTML, ExchangeUnavailable),
 ]
 
 
@@ -264,12 +224,6 @@ def test_a_delisted_pair_is_an_unknown_symbol(fake: FakeKraken, source: KrakenPr
     assert fake.requests["OHLC"] == 1
 
 
-def test_asset_pairs_are_retried_too(fake: FakeKraken, source: KrakenPriceSource) -> None:
-    fake.inject(Fault.HTTP_503, path="AssetPairs")
-    assert source.pair_for("BTC") == BTC
-    assert fake.requests["AssetPairs"] == 2
-
-
 @pytest.mark.parametrize(("retry_after", "expected"), [(7, 7.0), (999, 30.0)])
 def test_retry_after_is_honoured_up_to_the_cap(
     fake: FakeKraken, clock: FakeClock, retry_after: int, expected: float
@@ -324,33 +278,6 @@ def test_the_throttle_holds_across_threads(fake: FakeKraken) -> None:
         elapsed = time.monotonic() - started
     assert fake.requests["OHLC"] == per_thread * threads
     assert elapsed >= interval * (per_thread * threads - 1) * 0.95
-
-
-@pytest.mark.timeout(20)
-def test_a_hanging_exchange_is_cut_off_by_the_timeout(fake: FakeKraken, clock: FakeClock) -> None:
-    fake.inject(Fault.HANG, times=5)
-    started = time.monotonic()
-    with _source(fake.base_url, clock, timeout_s=0.2, max_retries=1) as kraken, pytest.raises(ExchangeUnavailable):
-        kraken.candles(BTC, DAILY_MINUTES)
-    assert time.monotonic() - started < 2.0
-    assert fake.requests["OHLC"] == 2
-
-
-@pytest.mark.timeout(20)
-def test_a_hang_that_passes_is_retried(fake: FakeKraken, clock: FakeClock) -> None:
-    fake.inject(Fault.HANG)
-    with _source(fake.base_url, clock, timeout_s=0.2) as kraken:
-        assert kraken.candles(BTC, DAILY_MINUTES).candles
-    assert fake.requests["OHLC"] == 2
-
-
-def test_a_closed_port_is_exchange_unavailable(clock: FakeClock) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with _source(f"http://127.0.0.1:{port}", clock, max_retries=2) as kraken, pytest.raises(ExchangeUnavailable):
-        kraken.candles(BTC, DAILY_MINUTES)
-    assert len(clock.sleeps) == 2
 
 
 def test_fake_speaks_kraken_ohlc_format(fake: FakeKraken) -> None:
@@ -414,24 +341,10 @@ def test_fake_stop_interrupts_a_hang(market: FakeMarket) -> None:
 
 @pytest.mark.timeout(60)
 def test_fake_runs_standalone_until_sigterm() -> None:
-    with subprocess.Popen(
-        [sys.executable, "-m", "fake_exchange", "--port", "0", "--coins", "3"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as process:
-        try:
-            assert process.stdout is not None
-            url = process.stdout.readline().strip()
-            assert url.startswith("http://127.0.0.1:")
-            pairs = httpx.get(f"{url}/0/public/AssetPairs", timeout=10).json()["result"]
-            assert {"XXBTZUSD", "C0001USD", "C0003USD"} <= set(pairs)
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=20) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
+    with standalone_fake("--coins", "3") as url:
+        assert url.startswith("http://127.0.0.1:")
+        pairs = httpx.get(f"{url}/0/public/AssetPairs", timeout=10).json()["result"]
+        assert {"XXBTZUSD", "C0001USD", "C0003USD"} <= set(pairs)
 
 
 def test_daily_is_the_newest_days_from_since_on(source: KrakenPriceSource) -> None:

@@ -24,7 +24,7 @@ from fake_exchange import FakeMarket, Fault, sample_market
 from fake_exchange.limits import RateLimit
 from fake_exchange.memory import InMemoryPriceSource
 from fake_exchange.server import FakeExchange
-from tests.contract.exchange_cases import CASES, NOW, Case, FakeClock
+from tests.contract.exchange_cases import CASES, NOW, TRANSIENT, Case, FakeClock, quick_source
 
 TODAY = datetime(2026, 3, 4, tzinfo=UTC)
 RECENT = TODAY - timedelta(days=5)
@@ -54,8 +54,7 @@ def clock() -> FakeClock:
 def _source(
     case: Case, url: str, clock: FakeClock, *, timeout_s: float = 2.0, max_retries: int = 3, rng: float = 1.0
 ) -> PriceSource:
-    policy = RetryPolicy(request_interval_s=0.0, max_retries=max_retries, backoff_cap_s=30.0)
-    return case.source(http_client(url, timeout_s), clock, policy, rng)
+    return quick_source(case.build, url, clock, timeout_s=timeout_s, rng=rng, max_retries=max_retries)
 
 
 @pytest.fixture
@@ -155,17 +154,6 @@ def test_history_reaches_back_to_the_listing(listed: Listed) -> None:
     assert all(c.volume > 0 for c in history.candles)
 
 
-TRANSIENT = [
-    (Fault.RATE_LIMIT, RateLimited),
-    (Fault.HTTP_429, RateLimited),
-    (Fault.SERVICE_UNAVAILABLE, ExchangeUnavailable),
-    (Fault.HTTP_500, ExchangeUnavailable),
-    (Fault.HTTP_503, ExchangeUnavailable),
-    (Fault.TRUNCATED_JSON, ExchangeUnavailable),
-    (Fault.HTML, ExchangeUnavailable),
-]
-
-
 @pytest.mark.parametrize("fault", [f for f, _ in TRANSIENT])
 def test_transient_faults_are_retried_until_they_pass(
     case: Case, fake: FakeExchange, source: PriceSource, clock: FakeClock, fault: Fault
@@ -189,6 +177,14 @@ def test_transient_faults_that_persist_end_in_their_error(
     adapter.close()
     assert error is RateLimited or not isinstance(raised.value, RateLimited)
     assert fake.requests[case.candles_endpoint] == 3
+
+
+@pytest.mark.parametrize("fault", [f for f, _ in TRANSIENT])
+def test_the_pair_list_is_retried_too(fake: FakeExchange, source: PriceSource, clock: FakeClock, fault: Fault) -> None:
+    fake.inject(fault, times=2)  # the first requests are the pair list's
+    assert source.pair_for("BTC").symbol == "BTC"
+    assert sum(fake.requests.values()) == 3
+    assert len(clock.sleeps) == 2
 
 
 @pytest.mark.parametrize(("retry_after", "expected"), [(7, 7.0), (999, 30.0)])
@@ -236,20 +232,32 @@ def test_a_hanging_exchange_is_cut_off_by_the_timeout(case: Case, fake: FakeExch
     pair = adapter.pair_for("BTC")
     fake.inject(Fault.HANG, times=5, path=case.candles_endpoint)
     started = time.monotonic()
-    with pytest.raises(ExchangeUnavailable):
+    with pytest.raises(ExchangeUnavailable, match="no answer in time"):
         adapter.daily(pair, RECENT)
     adapter.close()
     assert time.monotonic() - started < 2.0
+    assert fake.requests[case.candles_endpoint] == 2
+
+
+@pytest.mark.timeout(20)
+def test_a_hang_that_passes_is_retried(case: Case, fake: FakeExchange, clock: FakeClock) -> None:
+    adapter = _source(case, fake.base_url, clock, timeout_s=0.2)
+    pair = adapter.pair_for("BTC")
+    fake.inject(Fault.HANG, path=case.candles_endpoint)
+    assert adapter.daily(pair, RECENT).candles
+    adapter.close()
+    assert fake.requests[case.candles_endpoint] == 2
 
 
 def test_a_closed_port_is_exchange_unavailable(case: Case, clock: FakeClock) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    adapter = _source(case, f"http://127.0.0.1:{port}", clock, max_retries=1)
+    adapter = _source(case, f"http://127.0.0.1:{port}", clock, max_retries=2)
     with pytest.raises(ExchangeUnavailable):
         adapter.pairs()
     adapter.close()
+    assert len(clock.sleeps) == 2
 
 
 def test_the_exchanges_own_rate_limit_answer_is_rate_limited(case: Case, market: FakeMarket, clock: FakeClock) -> None:
