@@ -16,6 +16,12 @@ STALE_AFTER_S = 3 * 86400.0
 
 def cached_coin(cache: CoinCache, raw_symbol: object) -> PreparedCoin:
     """The cached coin for a user's symbol, or InvalidRequest / NotCached saying what to do."""
+    if type(raw_symbol) is str:
+        # The cache holds normalised symbols only (see CoinCache.update), so a symbol found as typed
+        # is already normal: the checks below are for the others.
+        found = cache.get(raw_symbol)
+        if found is not None:
+            return found
     symbol = normalize_symbol(raw_symbol)
     coin = cache.get(symbol)
     if coin is None:
