@@ -100,9 +100,7 @@ class Hindsight(NamedTuple):
 
     `first_lambo_lost`: one lambo was reached on some day, and the answer's sale
     (at its sell price) would not buy one: the position fell back below it.
-    A NamedTuple, not a frozen dataclass: one is built per answer, and a frozen
-    dataclass sets each of its ten fields through object.__setattr__ (about 3 us
-    per answer), where a tuple is built in one C call.
+    A NamedTuple, not a frozen dataclass: one is built per answer (see LamboAnswer).
     """
 
     first_lambo_s: int | None
@@ -119,7 +117,6 @@ class Hindsight(NamedTuple):
 
 def hindsight(
     found: Records,
-    *,
     coins_bought: float,
     lambo_price_usd: float,
     listing_s: int,
@@ -137,17 +134,17 @@ def hindsight(
     peak_proceeds = coins_bought * found.peak_close
     peak_lambos = peak_proceeds / lambo_price_usd
     lost = first_s is not None and not can_buy_lambo
-    return Hindsight(
-        first_lambo_s=first_s,
-        days_to_first_lambo=days,
-        first_lambo_lost=lost,
-        peak_s=found.peak_s,
-        peak_close_usd=found.peak_close,
-        peak_proceeds_usd=peak_proceeds,
-        peak_lambos=peak_lambos,
-        cagr=cagr(growth_factor, years_held),
-        years_held=years_held,
-        story=story(first_s, days, lost, found.peak_day, peak_proceeds, peak_lambos),
+    return Hindsight(  # positionally, in field order: keywords cost a NamedTuple three times as much
+        first_s,  # first_lambo_s
+        days,  # days_to_first_lambo
+        lost,  # first_lambo_lost
+        found.peak_s,
+        found.peak_close,  # peak_close_usd
+        peak_proceeds,
+        peak_lambos,
+        cagr(growth_factor, years_held),
+        years_held,
+        story(first_s, days, lost, found.peak_day, peak_proceeds, peak_lambos),
     )
 
 

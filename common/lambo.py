@@ -48,41 +48,6 @@ def sell_price(month: LastMonth, choice: SellChoice) -> float:
     return month.mean_close
 
 
-class Trade(NamedTuple):
-    """Buying at the listing price and selling at `sell_price_usd`; all amounts in USD.
-
-    NamedTuples for the values built per answer (Trade, LamboAnswer, Hindsight): a
-    frozen dataclass sets each field through object.__setattr__, several times the
-    cost of building a tuple, and these are built on every request.
-    """
-
-    coins_bought: float
-    proceeds_usd: float
-    profit_usd: float
-    growth_factor: float
-    lambos: float
-    can_buy_lambo: bool
-    breakeven_investment_usd: float
-
-
-def trade(listing_price_usd: float, sell_price_usd: float, investment_usd: float, lambo_price_usd: float) -> Trade:
-    """The lambo arithmetic, once: every API answers with it.
-
-    Amounts must already be validated (positive, finite): see common.money.
-    """
-    coins_bought = investment_usd / listing_price_usd
-    proceeds = coins_bought * sell_price_usd
-    return Trade(
-        coins_bought,
-        proceeds,
-        proceeds - investment_usd,
-        proceeds / investment_usd,
-        proceeds / lambo_price_usd,
-        proceeds >= lambo_price_usd,
-        lambo_price_usd * listing_price_usd / sell_price_usd,
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class CoinFacts:
     """A document with what every answer about it shares, computed once: sell prices and hindsight records.
@@ -131,7 +96,13 @@ def prepare(doc: CoinDocument, listing: Listing | None = None) -> CoinFacts:
 
 
 class LamboAnswer(NamedTuple):
-    """The answer to one question; all amounts in USD (a NamedTuple: see Trade)."""
+    """The answer to one question; all amounts in USD.
+
+    A NamedTuple, like Hindsight, not a frozen dataclass: one is built per request,
+    and a frozen dataclass sets each of its fields through object.__setattr__,
+    several times the cost of building a tuple. `answer` builds it positionally
+    (keywords cost a NamedTuple three times as much), in this field order.
+    """
 
     coin: CoinDocument
     listing: Listing
@@ -190,33 +161,29 @@ def answer(
     elif listing is not None and listing != coin.listing:
         coin = prepare(coin.doc, listing)
     price = coin.sell_prices[sell]
-    coins_bought, proceeds, profit, growth, lambos, can_buy, breakeven = trade(
-        coin.listing.price_usd, price, investment_usd, lambo_price_usd
-    )
-    story = hindsight(
-        coin.records,
-        coins_bought=coins_bought,
-        lambo_price_usd=lambo_price_usd,
-        listing_s=coin.listing_s,
-        years_held=coin.years_held,
-        growth_factor=growth,
-        can_buy_lambo=can_buy,
-    )
+    # The lambo arithmetic, once: every API answers with it.
+    listing_price = coin.listing.price_usd
+    coins_bought = investment_usd / listing_price
+    proceeds = coins_bought * price
+    growth = proceeds / investment_usd
+    lambos = proceeds / lambo_price_usd
+    can_buy = proceeds >= lambo_price_usd
+    story = hindsight(coin.records, coins_bought, lambo_price_usd, coin.listing_s, coin.years_held, growth, can_buy)
     return LamboAnswer(
-        coin=coin.doc,
-        listing=coin.listing,
-        investment_usd=investment_usd,
-        lambo_price_usd=lambo_price_usd,
-        sell=sell,
-        coins_bought=coins_bought,
-        sell_price_usd=price,
-        proceeds_usd=proceeds,
-        profit_usd=profit,
-        growth_factor=growth,
-        lambos=lambos,
-        can_buy_lambo=can_buy,
-        breakeven_investment_usd=breakeven,
-        stale=now > coin.stale_after,  # is_stale(as_of, now), with as_of + STALE_AFTER added once per coin
-        verdict=verdict(coin.doc.symbol, investment_usd, proceeds, lambos, lambo_price_usd),
-        hindsight=story,
+        coin.doc,
+        coin.listing,
+        investment_usd,
+        lambo_price_usd,
+        sell,
+        coins_bought,
+        price,  # sell_price_usd
+        proceeds,
+        proceeds - investment_usd,  # profit_usd
+        growth,
+        lambos,
+        can_buy,
+        lambo_price_usd * listing_price / price,  # breakeven_investment_usd
+        now > coin.stale_after,  # is_stale(as_of, now), with as_of + STALE_AFTER added once per coin
+        verdict(coin.doc.symbol, investment_usd, proceeds, lambos, lambo_price_usd),
+        story,
     )
