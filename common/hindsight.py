@@ -172,6 +172,8 @@ def story(
             f"{peak_lambos:.2%} of one."
         )
     at_peak = f"{int(peak_lambos):,} of them" if peak_lambos >= 2 else "one"
-    head = f"You would have had your first Lamborghini on {day(first_s)}, {_after(days)}"
     tail = "; it has since fallen below one: that was the time to sell." if lost else "."
-    return f"{head}; at the peak on {peak_day} it was {at_peak}{tail}"
+    return (
+        f"You would have had your first Lamborghini on {day(first_s)}, {_after(days)}; "
+        f"at the peak on {peak_day} it was {at_peak}{tail}"
+    )
