@@ -16,6 +16,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 DAY_S = 86_400
 UNIX_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -26,19 +27,16 @@ MIN_CAGR_HOLD_S = 30 * DAY_S
 
 @dataclass(frozen=True, slots=True)
 class Records:
-    """The series' running maximum where it rises: `maxima` strictly increasing, `times_s` (unix s) parallel."""
+    """The series' running maximum where it rises: `maxima` strictly increasing, `times_s` (unix s) parallel.
+
+    The peak (the last record) is kept in fields of its own, read by every answer without indexing.
+    """
 
     maxima: array[float]
     times_s: array[int]
+    peak_close: float
+    peak_s: int
     peak_day: str
-
-    @property
-    def peak_close(self) -> float:
-        return self.maxima[-1]
-
-    @property
-    def peak_s(self) -> int:
-        return self.times_s[-1]
 
 
 def day(unix_s: int) -> str:
@@ -63,7 +61,7 @@ def records(points: Iterable[tuple[int, float]], listing_s: int, listing_price_u
     if not maxima:
         maxima.append(listing_price_usd)
         times_s.append(listing_s)
-    return Records(maxima, times_s, day(times_s[-1]))
+    return Records(maxima, times_s, maxima[-1], times_s[-1], day(times_s[-1]))
 
 
 def first_reaching(found: Records, coins: float, lambo_price_usd: float) -> int | None:
@@ -82,6 +80,11 @@ def first_reaching(found: Records, coins: float, lambo_price_usd: float) -> int 
     return i if i < len(maxima) else None
 
 
+def years_between(listing_s: int, as_of_s: float) -> float:
+    """Years from the listing to the newest price (never negative): how long the position was held."""
+    return max(0.0, as_of_s - listing_s) / YEAR_S
+
+
 def cagr(growth_factor: float, years_held: float) -> float | None:
     """Compound annual growth rate, a fraction; None when held under 30 days (too short to annualise)."""
     if years_held * YEAR_S < MIN_CAGR_HOLD_S:
@@ -92,12 +95,12 @@ def cagr(growth_factor: float, years_held: float) -> float | None:
         return float("inf")
 
 
-@dataclass(frozen=True, slots=True)
-class Hindsight:
+class Hindsight(NamedTuple):
     """The story of a position bought at listing; times in unix seconds, amounts in USD.
 
     `first_lambo_lost`: one lambo was reached on some day, and the answer's sale
     (at its sell price) would not buy one: the position fell back below it.
+    A NamedTuple, not a frozen dataclass: one is built per answer (see LamboAnswer).
     """
 
     first_lambo_s: int | None
@@ -114,33 +117,34 @@ class Hindsight:
 
 def hindsight(
     found: Records,
-    *,
     coins_bought: float,
     lambo_price_usd: float,
     listing_s: int,
-    as_of_s: float,
+    years_held: float,
     growth_factor: float,
     can_buy_lambo: bool,
 ) -> Hindsight:
-    """Arithmetic and one bisect over precomputed records: what the position did since listing."""
+    """Arithmetic and one bisect over precomputed records: what the position did since listing.
+
+    `years_held` (see `years_between`) depends only on the coin, so callers compute it once per coin.
+    """
     first = first_reaching(found, coins_bought, lambo_price_usd)
     first_s = None if first is None else found.times_s[first]
     days = None if first_s is None else (first_s - listing_s) // DAY_S
     peak_proceeds = coins_bought * found.peak_close
     peak_lambos = peak_proceeds / lambo_price_usd
-    years_held = max(0.0, as_of_s - listing_s) / YEAR_S
     lost = first_s is not None and not can_buy_lambo
-    return Hindsight(
-        first_lambo_s=first_s,
-        days_to_first_lambo=days,
-        first_lambo_lost=lost,
-        peak_s=found.peak_s,
-        peak_close_usd=found.peak_close,
-        peak_proceeds_usd=peak_proceeds,
-        peak_lambos=peak_lambos,
-        cagr=cagr(growth_factor, years_held),
-        years_held=years_held,
-        story=story(first_s, days, lost, found.peak_day, peak_proceeds, peak_lambos),
+    return Hindsight(  # positionally, in field order: keywords cost a NamedTuple three times as much
+        first_s,  # first_lambo_s
+        days,  # days_to_first_lambo
+        lost,  # first_lambo_lost
+        found.peak_s,
+        found.peak_close,  # peak_close_usd
+        peak_proceeds,
+        peak_lambos,
+        cagr(growth_factor, years_held),
+        years_held,
+        story(first_s, days, lost, found.peak_day, peak_proceeds, peak_lambos),
     )
 
 
@@ -168,6 +172,8 @@ def story(
             f"{peak_lambos:.2%} of one."
         )
     at_peak = f"{int(peak_lambos):,} of them" if peak_lambos >= 2 else "one"
-    head = f"You would have had your first Lamborghini on {day(first_s)}, {_after(days)}"
     tail = "; it has since fallen below one: that was the time to sell." if lost else "."
-    return f"{head}; at the peak on {peak_day} it was {at_peak}{tail}"
+    return (
+        f"You would have had your first Lamborghini on {day(first_s)}, {_after(days)}; "
+        f"at the peak on {peak_day} it was {at_peak}{tail}"
+    )

@@ -14,9 +14,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain, islice
+from typing import NamedTuple
 
 from common.document import CoinDocument
-from common.hindsight import Hindsight, Records, hindsight, records
+from common.hindsight import Hindsight, Records, hindsight, records, years_between
 from common.prices import LastMonth, Listing
 
 LAMBO_PRICE_USD = 200_000.0
@@ -31,6 +32,10 @@ class SellChoice(enum.Enum):
     WORST = "worst"
     LATEST = "latest"
 
+    # Members are singletons compared by identity, so the identity hash (in C) is a correct one; Enum's
+    # own hashes the name in Python, which every answer paid looking its sell price up.
+    __hash__ = object.__hash__
+
 
 def sell_price(month: LastMonth, choice: SellChoice) -> float:
     """The price received per coin for the chosen way of selling in the last month."""
@@ -44,39 +49,12 @@ def sell_price(month: LastMonth, choice: SellChoice) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class Trade:
-    """Buying at the listing price and selling at `sell_price_usd`; all amounts in USD."""
-
-    coins_bought: float
-    proceeds_usd: float
-    profit_usd: float
-    growth_factor: float
-    lambos: float
-    can_buy_lambo: bool
-    breakeven_investment_usd: float
-
-
-def trade(listing_price_usd: float, sell_price_usd: float, investment_usd: float, lambo_price_usd: float) -> Trade:
-    """The lambo arithmetic, once: every API answers with it.
-
-    Amounts must already be validated (positive, finite): see common.money.
-    """
-    coins_bought = investment_usd / listing_price_usd
-    proceeds = coins_bought * sell_price_usd
-    return Trade(
-        coins_bought=coins_bought,
-        proceeds_usd=proceeds,
-        profit_usd=proceeds - investment_usd,
-        growth_factor=proceeds / investment_usd,
-        lambos=proceeds / lambo_price_usd,
-        can_buy_lambo=proceeds >= lambo_price_usd,
-        breakeven_investment_usd=lambo_price_usd * listing_price_usd / sell_price_usd,
-    )
-
-
-@dataclass(frozen=True, slots=True)
 class CoinFacts:
-    """A document with what every answer about it shares, computed once: sell prices and hindsight records."""
+    """A document with what every answer about it shares, computed once: sell prices and hindsight records.
+
+    Also the per-coin constants an answer reads (`stale_after`, `years_held`), so a request only does
+    what depends on its own amounts.
+    """
 
     doc: CoinDocument
     listing: Listing
@@ -84,6 +62,8 @@ class CoinFacts:
     as_of_s: float
     sell_prices: Mapping[SellChoice, float]
     records: Records
+    stale_after: datetime
+    years_held: float
 
 
 def hindsight_points(doc: CoinDocument) -> Iterator[tuple[int, float]]:
@@ -102,19 +82,27 @@ def prepare(doc: CoinDocument, listing: Listing | None = None) -> CoinFacts:
     """Everything about `doc` that no question changes, bought at `listing` (the document's own by default)."""
     bought = doc.listing if listing is None else listing
     listing_s = int(bought.date.timestamp())
+    as_of_s = doc.as_of.timestamp()
     return CoinFacts(
         doc=doc,
         listing=bought,
         listing_s=listing_s,
-        as_of_s=doc.as_of.timestamp(),
+        as_of_s=as_of_s,
         sell_prices={choice: sell_price(doc.last_month, choice) for choice in SellChoice},
         records=records(hindsight_points(doc), listing_s, bought.price_usd),
+        stale_after=doc.as_of + STALE_AFTER,
+        years_held=years_between(listing_s, as_of_s),
     )
 
 
-@dataclass(frozen=True, slots=True)
-class LamboAnswer:
-    """The answer to one question; all amounts in USD."""
+class LamboAnswer(NamedTuple):
+    """The answer to one question; all amounts in USD.
+
+    A NamedTuple, like Hindsight, not a frozen dataclass: one is built per request,
+    and a frozen dataclass sets each of its fields through object.__setattr__,
+    several times the cost of building a tuple. `answer` builds it positionally
+    (keywords cost a NamedTuple three times as much), in this field order.
+    """
 
     coin: CoinDocument
     listing: Listing
@@ -173,31 +161,29 @@ def answer(
     elif listing is not None and listing != coin.listing:
         coin = prepare(coin.doc, listing)
     price = coin.sell_prices[sell]
-    done = trade(coin.listing.price_usd, price, investment_usd, lambo_price_usd)
-    story = hindsight(
-        coin.records,
-        coins_bought=done.coins_bought,
-        lambo_price_usd=lambo_price_usd,
-        listing_s=coin.listing_s,
-        as_of_s=coin.as_of_s,
-        growth_factor=done.growth_factor,
-        can_buy_lambo=done.can_buy_lambo,
-    )
+    # The lambo arithmetic, once: every API answers with it.
+    listing_price = coin.listing.price_usd
+    coins_bought = investment_usd / listing_price
+    proceeds = coins_bought * price
+    growth = proceeds / investment_usd
+    lambos = proceeds / lambo_price_usd
+    can_buy = proceeds >= lambo_price_usd
+    story = hindsight(coin.records, coins_bought, lambo_price_usd, coin.listing_s, coin.years_held, growth, can_buy)
     return LamboAnswer(
-        coin=coin.doc,
-        listing=coin.listing,
-        investment_usd=investment_usd,
-        lambo_price_usd=lambo_price_usd,
-        sell=sell,
-        coins_bought=done.coins_bought,
-        sell_price_usd=price,
-        proceeds_usd=done.proceeds_usd,
-        profit_usd=done.profit_usd,
-        growth_factor=done.growth_factor,
-        lambos=done.lambos,
-        can_buy_lambo=done.can_buy_lambo,
-        breakeven_investment_usd=done.breakeven_investment_usd,
-        stale=is_stale(coin.doc.as_of, now),
-        verdict=verdict(coin.doc.symbol, investment_usd, done.proceeds_usd, done.lambos, lambo_price_usd),
-        hindsight=story,
+        coin.doc,
+        coin.listing,
+        investment_usd,
+        lambo_price_usd,
+        sell,
+        coins_bought,
+        price,  # sell_price_usd
+        proceeds,
+        proceeds - investment_usd,  # profit_usd
+        growth,
+        lambos,
+        can_buy,
+        lambo_price_usd * listing_price / price,  # breakeven_investment_usd
+        now > coin.stale_after,  # is_stale(as_of, now), with as_of + STALE_AFTER added once per coin
+        verdict(coin.doc.symbol, investment_usd, proceeds, lambos, lambo_price_usd),
+        story,
     )

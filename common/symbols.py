@@ -25,3 +25,8 @@ def normalize_symbol(raw: object) -> str:
         suffix = "..." if len(candidate) > _MAX_SHOWN else ""
         raise InvalidRequest(f"symbol {shown!r}{suffix} must be 2 to 12 letters or digits, like BTC")
     return candidate
+
+
+def is_normal_symbol(symbol: str) -> bool:
+    """Whether `symbol` is what normalize_symbol makes of some input: a valid symbol, already normal."""
+    return len(symbol) <= 12 and _SYMBOL.fullmatch(symbol) is not None

@@ -7,13 +7,14 @@ replaced whole (a single dict assignment), so a reader never sees a torn coin.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from common import lambo
 from common.candles import DAILY_MINUTES
 from common.document import CoinDocument, is_improvement
 from common.listings import ExchangeListing
 from common.prices import Listing
+from common.symbols import is_normal_symbol
 from delos.v1 import lambo_pb2 as pb
 from query_service import convert
 
@@ -79,11 +80,10 @@ class CoinCache:
 
     def __init__(self) -> None:
         self._coins: dict[str, PreparedCoin] = {}
+        # The dict's own method: looked up on every request, it costs no Python call of its own.
+        self.get: Callable[[str], PreparedCoin | None] = self._coins.get
         self.loaded = False
         self.connected = True
-
-    def get(self, symbol: str) -> PreparedCoin | None:
-        return self._coins.get(symbol)
 
     def all(self) -> list[PreparedCoin]:
         return [self._coins[s] for s in sorted(self._coins)]
@@ -98,6 +98,9 @@ class CoinCache:
             current = self._coins.get(doc.symbol)
             if current is not None and (doc == current.doc or not is_improvement(doc, current.doc)):
                 continue  # a listener replaying what is already here, or something older
+            if not is_normal_symbol(doc.symbol):
+                log.warning("ignoring document with a symbol no request can name: %r", doc.symbol[:20])
+                continue
             try:
                 self._coins[doc.symbol] = PreparedCoin(doc)
                 taken += 1

@@ -17,6 +17,7 @@ from common.listings import ExchangeListing
 from common.prices import LastMonth
 from delos.v1 import lambo_pb2 as pb
 
+MEAN_CLOSE = pb.SELL_PRICE_MEAN_CLOSE
 SELL_CHOICES: dict[int, SellChoice] = {
     pb.SELL_PRICE_UNSPECIFIED: SellChoice.MEAN,
     pb.SELL_PRICE_MEAN_CLOSE: SellChoice.MEAN,
@@ -120,34 +121,46 @@ def answer_template(doc: CoinDocument, found: Records) -> pb.AskLamboResponse:
 
 
 def answer_message(template: pb.AskLamboResponse, answer: LamboAnswer, sell: pb.SellPrice) -> pb.AskLamboResponse:
-    """A copy of the coin's template filled with one answer (`sell` echoes the request's enum value)."""
+    """A copy of the coin's template filled with one answer (`sell` echoes the request's enum value).
+
+    Built on every request: the answer's tuples are unpacked once rather than read field by field,
+    and false flags are left unset (proto3 does not send them either way).
+    """
+    # In LamboAnswer's field order (coin, listing, investment_usd and sell are not sent from here).
+    _, _, _, lambo_price, _, coins, price, proceeds, profit, growth, lambos, can_buy, breakeven, stale, said, told = (
+        answer
+    )
     response = pb.AskLamboResponse()
     response.CopyFrom(template)
-    response.coins_bought = answer.coins_bought
-    response.sell_price_usd = answer.sell_price_usd
-    response.sell = sell or pb.SELL_PRICE_MEAN_CLOSE
-    response.proceeds_usd = answer.proceeds_usd
-    response.profit_usd = answer.profit_usd
-    response.growth_factor = answer.growth_factor
-    response.lambo_price_usd = answer.lambo_price_usd
-    response.lambos = answer.lambos
-    response.can_buy_lambo = answer.can_buy_lambo
-    response.breakeven_investment_usd = answer.breakeven_investment_usd
-    response.stale = answer.stale
-    response.verdict = answer.verdict
-    told = answer.hindsight
+    response.coins_bought = coins
+    response.sell_price_usd = price
+    response.sell = sell or MEAN_CLOSE
+    response.proceeds_usd = proceeds
+    response.profit_usd = profit
+    response.growth_factor = growth
+    response.lambo_price_usd = lambo_price
+    response.lambos = lambos
+    if can_buy:
+        response.can_buy_lambo = True
+    response.breakeven_investment_usd = breakeven
+    if stale:
+        response.stale = True
+    response.verdict = said
+    # In Hindsight's field order (the peak's date and close are in the template already).
+    first_s, days, lost, _, _, peak_proceeds, peak_lambos, cagr, years_held, story = told
     message = response.hindsight
-    if told.first_lambo_s is not None:
-        message.first_lambo_date.seconds = told.first_lambo_s
+    if first_s is not None:
+        message.first_lambo_date.seconds = first_s
         message.has_first_lambo = True
-        message.days_to_first_lambo = told.days_to_first_lambo or 0
-    message.first_lambo_lost = told.first_lambo_lost
-    message.peak_proceeds_usd = told.peak_proceeds_usd
-    message.peak_lambos = told.peak_lambos
-    if told.cagr is not None:
-        message.cagr = told.cagr
-    message.years_held = told.years_held
-    message.story = told.story
+        message.days_to_first_lambo = days or 0
+    if lost:
+        message.first_lambo_lost = True
+    message.peak_proceeds_usd = peak_proceeds
+    message.peak_lambos = peak_lambos
+    if cagr is not None:
+        message.cagr = cagr
+    message.years_held = years_held
+    message.story = story
     return response
 
 

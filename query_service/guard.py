@@ -20,6 +20,7 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
 from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
 
 log = logging.getLogger(__name__)
 # Per-RPC latency by method and status (OpenTelemetry's rpc.server.duration); a no-op unless
@@ -68,27 +69,39 @@ def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
 
 
+def _metrics_installed() -> bool:
+    """Whether DELOS_METRICS installed a meter provider (backends/metrics.py installs an SDK one)."""
+    return isinstance(metrics.get_meter_provider(), MeterProvider)
+
+
 def _guarded(method: Handler, rpc: str, request_name: str) -> Handler:
+    # Decided once, when the server is built (metrics and logging are set up before it): with
+    # metrics off and OK calls not logged, an OK call records nothing, so it costs one clock read.
+    record_ok_calls = _metrics_installed() or log.isEnabledFor(logging.DEBUG)
+    clock = time.perf_counter
+    ok = grpc.StatusCode.OK
+
     @functools.wraps(method)
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        started = time.perf_counter()
-        status = grpc.StatusCode.OK
+        started = clock()
         try:
             if request is UNPARSABLE:
                 await context.abort(
                     grpc.StatusCode.INVALID_ARGUMENT, f"the request is not a valid {request_name} message"
                 )
-            return await method(request, context)
+            response = await method(request, context)
         except grpc.aio.AbortError:  # the handler chose its status already
-            status = context.code() or grpc.StatusCode.UNKNOWN
+            _log_call(rpc, context.code() or grpc.StatusCode.UNKNOWN, started)
             raise
         except Exception:
             status = grpc.StatusCode.INTERNAL
             log.exception("unexpected error in %s", rpc, extra={"rpc": rpc, "status": status.name})
-            await context.abort(grpc.StatusCode.INTERNAL, GENERIC_MESSAGE)
-            raise  # unreachable: abort raises
-        finally:
             _log_call(rpc, status, started)
+            await context.abort(status, GENERIC_MESSAGE)
+            raise  # unreachable: abort raises
+        if record_ok_calls:
+            _log_call(rpc, ok, started)
+        return response
 
     return call
 

@@ -52,6 +52,12 @@ MISSES = MissNotes()
 
 def cached_coin(cache: CoinCache, raw_symbol: object) -> PreparedCoin:
     """The cached coin for a user's symbol, or InvalidRequest / NotCached saying what is wrong."""
+    if type(raw_symbol) is str:
+        # The cache holds normalised symbols only (see CoinCache.update), so a symbol found as typed
+        # is already normal: the checks below are for the others.
+        found = cache.get(raw_symbol)
+        if found is not None:
+            return found
     symbol = normalize_symbol(raw_symbol)
     coin = cache.get(symbol)
     if coin is None:

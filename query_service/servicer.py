@@ -15,6 +15,7 @@ from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
 from query_service import convert
 from query_service.cache import CoinCache
+from query_service.convert import SELL_CHOICES
 from query_service.errors import status_for
 from query_service.guard import GENERIC_MESSAGE
 from query_service.questions import cached_coin, is_stale, listing_at
@@ -43,22 +44,27 @@ class LamboServicer(pb_grpc.LamboServiceServicer):
     ) -> pb.AskLamboResponse:
         self.calls["AskLambo"] += 1
         try:
-            coin = cached_coin(self.cache, request.symbol)
+            # A symbol found as typed is a normal one (the cache holds no other); cached_coin checks the rest.
+            coin = self.cache.get(request.symbol) or cached_coin(self.cache, request.symbol)
             investment = validate_amount(request.investment_usd, "investment_usd")
             lambo_price = (
                 validate_amount(request.lambo_price_usd, "lambo_price_usd")
                 if request.HasField("lambo_price_usd")
                 else LAMBO_PRICE_USD
             )
-            choice = convert.sell_choice(request.sell)
+            choice = SELL_CHOICES.get(request.sell) or convert.sell_choice(request.sell)
             bought_at = listing_at(coin.doc, request.exchange) if request.HasField("exchange") else None
         except DelosError as exc:
             await abort(context, exc)
             raise  # unreachable: abort raises
-        facts, template = (coin.facts, coin.template) if bought_at is None else coin.for_listing(bought_at)
-        told = answer(facts, investment, datetime.now(UTC), lambo_price_usd=lambo_price, sell=choice)
+        if bought_at is None:
+            facts, template = coin.facts, coin.template
+        else:
+            facts, template = coin.for_listing(bought_at)
+        told = answer(facts, investment, datetime.now(UTC), lambo_price, choice)
         response = convert.answer_message(template, told, request.sell)
-        response.stale = told.stale or not self.cache.connected
+        if not self.cache.connected:
+            response.stale = True
         return response
 
     async def GetCoin(  # noqa: N802 - gRPC method name
