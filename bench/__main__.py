@@ -21,11 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from bench import data, handler, load, query
+from bench import data, handler, load, query, worker
 from bench.gcp import PROJECT, start_firestore
-from bench.ingest import IngestResult, ingest, prewarm
+from bench.ingest import InFlight, fake_exchanges, timed_sources, warm_pair_lists
 from bench.processes import Processes
 from bench.store_reads import store_reads
+from common.ports import CoinStore, PriceSource
 from delos.v1 import lambo_pb2 as pb
 from fake_exchange.market import FakeMarket
 
@@ -34,7 +35,8 @@ P50_MAX_MS = 0.3
 P99_MAX_MS = 1.0
 COLD_START_MAX_S = 1.0
 RSS_MAX_MIB = 150.0
-WORKER_MS_PER_COIN_MAX = 5.0
+INGEST_COINS = 40  # full histories from five exchanges: ~0.35 s of (unthrottled) exchange time each
+INGEST_COINS_TINY = 4
 CONCURRENCIES = (1, 8, 64)
 
 
@@ -207,33 +209,35 @@ def ingest_section(
     args: argparse.Namespace, procs: Processes, work_dir: Path, market: FakeMarket, symbols: list[str], now: datetime
 ) -> None:
     from backends.sqlite_store import SQLiteCoinStore
-    from fake_exchange import FakeKraken
 
-    section(f"Ingest: {len(symbols)} coins from a loopback fake exchange (worker's own cost = wall - time in GETs)")
-    with FakeKraken(market) as fake:
-        print(f"(the fake exchange built and cached its {2 * len(symbols)} OHLC answers first, in "
-              f"{prewarm(fake):.1f} s: not counted below)")  # fmt: skip
-        results: list[IngestResult] = []
-        for label, batched in (("embedded, one write per coin", False), ("embedded, batched writes", True)):
-            store = SQLiteCoinStore(work_dir / label.replace(" ", "-").replace(",", "") / "coins.sqlite3")
-            try:
-                results.append(ingest(label, symbols, fake.base_url, store, now, batched=batched))
-            finally:
-                store.close()
-        for result in results:
-            print_ingest(result)
-        gcp_section(args, procs, work_dir, fake.base_url, symbols, now)
+    coins = symbols[: INGEST_COINS_TINY if args.tiny else INGEST_COINS]
+    section(f"Ingest: {len(coins)} coins from the five loopback fake exchanges, no rate limits "
+            "(worker's own cost = wall - time some GET was in flight)")  # fmt: skip
+    in_flight = InFlight()
+    with fake_exchanges(market) as fakes:
+        sources = timed_sources(fakes, in_flight, throttled=False)
+        try:
+            warm_pair_lists(sources)
 
+            def embedded(mode: str) -> CoinStore:
+                return SQLiteCoinStore(work_dir / f"ingest-{mode.replace(' ', '-')}" / "coins.sqlite3")
 
-def print_ingest(result: IngestResult) -> None:
-    ok = result.worker_ms_per_coin < WORKER_MS_PER_COIN_MAX
-    print(f"{verdict(ok)} {result.label}: {result.coins_per_s:.0f} coins/s; worker {result.worker_ms_per_coin:.2f} "
-          f"ms/coin (target < {WORKER_MS_PER_COIN_MAX:.0f} ms), exchange+HTTP "
-          f"{result.http_s / result.coins * 1000:.2f} ms/coin")  # fmt: skip
+            for result in worker.run_store("embedded", coins, sources, in_flight, embedded, now):
+                worker.print_result(result, target=False)
+            gcp_section(args, procs, work_dir, coins, sources, in_flight, now)
+        finally:
+            for source in sources:
+                source.close()
 
 
 def gcp_section(
-    args: argparse.Namespace, procs: Processes, work_dir: Path, base_url: str, symbols: list[str], now: datetime
+    args: argparse.Namespace,
+    procs: Processes,
+    work_dir: Path,
+    coins: list[str],
+    sources: list[PriceSource],
+    in_flight: InFlight,
+    now: datetime,
 ) -> None:
     if args.skip_gcp:
         print("SKIPPED gcp mode (Firestore emulator): --skip-gcp given")
@@ -248,11 +252,14 @@ def gcp_section(
 
         from backends.firestore_store import FirestoreCoinStore
 
-        store = FirestoreCoinStore(firestore.Client(project=PROJECT))
-        print_ingest(ingest("Firestore emulator, batched writes", symbols, base_url, store, now, batched=True))
+        def emulated(mode: str) -> CoinStore:
+            return FirestoreCoinStore(firestore.Client(project=f"{PROJECT}-{mode.replace(' ', '-')}"))
+
+        for result in worker.run_store("Firestore emulator", coins, sources, in_flight, emulated, now):
+            worker.print_result(result, target=True)
         env = {"DELOS_BACKEND": "gcp", "GOOGLE_CLOUD_PROJECT": PROJECT, "FIRESTORE_EMULATOR_HOST": host}
         cold = query.cold_start(procs, work_dir, env)
-        print(f"INFO gcp cold start (Firestore emulator): {cold.seconds:.3f} s to SERVING with {len(symbols)} "
+        print(f"INFO gcp cold start (Firestore emulator): {cold.seconds:.3f} s to SERVING with {len(coins)} "
               f"coins; RSS {cold.rss_settled_mib:.1f} MiB (no target)")  # fmt: skip
     finally:
         del os.environ["FIRESTORE_EMULATOR_HOST"]
