@@ -56,6 +56,19 @@ class FirestoreCoinStore:
         with translated(f"cannot read {symbol}"):
             return parse_snapshot(self.coins.document(symbol_key(symbol)).get(timeout=self.timeout_s))
 
+    def get_many(self, symbols: Sequence[str]) -> dict[str, CoinDocument]:
+        """The stored documents of `symbols`, by symbol, from one streamed get_all (one round trip)."""
+        refs = [self.coins.document(key) for key in dict.fromkeys(symbol_key(symbol) for symbol in symbols)]
+        if not refs:
+            return {}
+        found: dict[str, CoinDocument] = {}
+        with translated("cannot read coin documents"):
+            for snapshot in self.client.get_all(refs, timeout=self.timeout_s):
+                doc = parse_snapshot(snapshot)
+                if doc is not None:
+                    found[snapshot.id] = doc
+        return found
+
     def save_if_better(self, doc: CoinDocument) -> bool:
         """Write `doc` unless the stored one is better; True if written."""
         return self.save_all_if_better([doc])[0]

@@ -176,6 +176,28 @@ def test_load_all_returns_every_coin(store: Any) -> None:
     assert sorted(store.load_all(), key=lambda d: d.symbol) == docs
 
 
+def test_get_many_reads_the_stored_documents_of_a_batch_by_symbol(store: Any) -> None:
+    docs = [make_document(symbol) for symbol in ("ADA", "BTC", "ETH")]
+    store.save_all_if_better(docs)
+    found = store.get_many(["ETH", "DOGE", "ADA", "ETH"])
+    assert found == {"ETH": docs[2], "ADA": docs[0]}
+    assert store.get_many([]) == {}
+
+
+def test_get_many_reads_more_coins_than_one_statement_or_call_holds(store: Any) -> None:
+    symbols = [f"C{i:04d}" for i in range(1, 702)]
+    store.save_all_if_better([make_document(symbol) for symbol in symbols])
+    found = store.get_many(symbols)
+    assert sorted(found) == symbols
+    assert found["C0700"] == store.get("C0700")
+
+
+@pytest.mark.parametrize("bad", ["../x", "btc"])
+def test_get_many_refuses_symbols_that_are_not_keys(store: Any, bad: str) -> None:
+    with pytest.raises(InvalidRequest):
+        store.get_many(["BTC", bad])
+
+
 def test_a_batch_is_saved_coin_by_coin_under_the_same_rules(store: Any) -> None:
     store.save_if_better(make_document("ETH", as_of=AS_OF))
     batch = [
