@@ -80,13 +80,23 @@ class InFlight:
             self.seconds, self.calls = 0.0, 0
 
 
+@dataclass
+class Clock:
+    """The fake exchanges' time: a first refresh runs a day before the daily one, which then finds one new day."""
+
+    at: datetime
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
 @contextlib.contextmanager
-def fake_exchanges(market: FakeMarket, *, enforce_rate_limit: bool = False) -> Iterator[dict[str, FakeExchange]]:
-    """Every fake exchange serving `market` on 127.0.0.1 port 0 for the duration."""
+def fake_exchanges(market: FakeMarket, clock: Clock) -> Iterator[dict[str, FakeExchange]]:
+    """Every fake exchange serving `market` as of `clock` on 127.0.0.1 port 0 for the duration."""
     with contextlib.ExitStack() as stack:
         fakes = {}
         for exchange in FAKES:
-            fake = fake_class(exchange)(market, enforce_rate_limit=enforce_rate_limit)
+            fake = fake_class(exchange)(market, now=clock)
             fake.start()
             stack.callback(fake.stop)
             fakes[exchange] = fake

@@ -10,9 +10,9 @@ as one batch as the handler does, so the batching's gain is measured in the run.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from bench.ingest import InFlight, IngestResult, Refresh, ingest
+from bench.ingest import Clock, InFlight, IngestResult, Refresh, ingest
 from common.ports import CoinStore, PriceSource
 from ingest_worker.batch import refresh_coins
 from ingest_worker.refresh import refresh_coin
@@ -47,17 +47,19 @@ def run_store(
     sources: Sequence[PriceSource],
     in_flight: InFlight,
     new_store: Callable[[str], CoinStore],
-    now: datetime,
+    clock: Clock,
     modes: dict[str, Refresh] | None = None,
 ) -> list[IngestResult]:
-    """For each mode, a fresh store: a first refresh of every symbol, then a daily one."""
+    """For each mode, a fresh store: a first refresh of every symbol a day ago, then today's daily one."""
     results = []
+    today = clock.at
     for mode, refresh in (modes or MODES).items():
         store = new_store(mode)
         try:
-            for kind in ("FIRST", "DAILY"):
-                label = f"{store_label}, {kind.lower()} refresh, {mode}"
-                results.append(ingest(label, symbols, sources, in_flight, store, now, refresh))
+            for kind, at in (("first", today - timedelta(days=1)), ("daily", today)):
+                clock.at = at
+                label = f"{store_label}, {kind} refresh, {mode}"
+                results.append(ingest(label, symbols, sources, in_flight, store, at, refresh))
         finally:
             close = getattr(store, "close", None)
             if close is not None:
