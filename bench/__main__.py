@@ -152,7 +152,7 @@ def query_section(
     print("ratio by concurrency: " + ", ".join(f"{c}: {ratio:.3f}" for c, ratio in ratios.items()))
     print("(query_vs_baseline_throughput_ratio is the lowest of them)")
     print(f"query_vs_baseline_throughput_ratio={min(ratios.values()):.3f}", flush=True)
-    procs.stop(baseline.process)
+    baseline.stop(procs)
 
     section("Several query-service processes on one port (SO_REUSEPORT), concurrency 64")
     multi, _ = query.start_delos(procs, "delos-2", {"DELOS_QUERY_PROCESSES": "2"}, data_dir)
@@ -162,8 +162,8 @@ def query_section(
     one, two = pair["delos"][0].requests_per_s, pair["delos-2"][0].requests_per_s
     print(f"1 process: {one:.0f} req/s; 2 processes: {two:.0f} req/s (x{two / one:.2f}); "
           f"{os.cpu_count()} cores shared with the load generator")  # fmt: skip
-    procs.stop(multi.process)
-    procs.stop(delos.process)
+    multi.stop(procs)
+    delos.stop(procs)
     return results
 
 
