@@ -44,23 +44,27 @@ MODES: dict[str, Refresh] = {"coin by coin": one_by_one, "batched": batched}
 def run_store(
     store_label: str,
     symbols: Sequence[str],
-    sources: Sequence[PriceSource],
+    new_sources: Callable[[], list[PriceSource]],
     in_flight: InFlight,
     new_store: Callable[[str], CoinStore],
     clock: Clock,
     modes: dict[str, Refresh] | None = None,
 ) -> list[IngestResult]:
-    """For each mode, a fresh store: a first refresh of every symbol a day ago, then today's daily one."""
+    """For each mode, a fresh store and fresh adapters (nothing cached from the mode before):
+    a first refresh of every symbol a day ago, then today's daily one."""
     results = []
     today = clock.at
     for mode, refresh in (modes or MODES).items():
         store = new_store(mode)
+        sources = new_sources()
         try:
             for kind, at in (("first", today - timedelta(days=1)), ("daily", today)):
                 clock.at = at
                 label = f"{store_label}, {kind} refresh, {mode}"
                 results.append(ingest(label, symbols, sources, in_flight, store, at, refresh))
         finally:
+            for source in sources:
+                source.close()
             close = getattr(store, "close", None)
             if close is not None:
                 close()
