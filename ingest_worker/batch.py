@@ -65,8 +65,13 @@ def refresh_coins(
     unique = list(dict.fromkeys(symbols))
     existing = store.get_many(unique)
     pending: list[Refreshed] = []
-    with ThreadPoolExecutor(max_workers=max(1, coins_in_flight), thread_name_prefix="refresh-coin") as pool:
-        for outcome in _decided(unique, sources, existing, now, force, sample_data, pool, coins_in_flight):
+    in_flight = max(1, coins_in_flight)
+    # Threads made once per batch, not per coin: one per coin in flight, and one per source for each.
+    with (
+        ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="refresh-coin") as pool,
+        ThreadPoolExecutor(max_workers=in_flight * max(1, len(sources)), thread_name_prefix="refresh-ask") as asks,
+    ):
+        for outcome in _decided(unique, sources, existing, now, (force, sample_data), (pool, asks), in_flight):
             if outcome.doc is None or outcome.doc is existing.get(outcome.symbol):
                 yield outcome  # failed, or unchanged: nothing to write
                 continue
@@ -82,18 +87,21 @@ def _decided(
     sources: Sequence[PriceSource],
     existing: dict[str, CoinDocument],
     now: datetime,
-    force: bool,
-    sample_data: bool,
-    pool: ThreadPoolExecutor,
+    flags: tuple[bool, bool],
+    pools: tuple[ThreadPoolExecutor, ThreadPoolExecutor],
     in_flight: int,
 ) -> Iterator[Refreshed]:
-    """Each coin's decided document as it completes, at most `in_flight` coins submitted at a time."""
+    """Each coin's decided document as it completes, at most `in_flight` coins submitted at a time.
+
+    `flags` are (force, sample_data); `pools` run the coins and their sources' calls.
+    """
+    (force, sample_data), (pool, asks) = flags, pools
 
     def one(symbol: str) -> Refreshed:
         started = time.perf_counter()
         stored = existing.get(symbol)
         try:
-            doc = decide_coin(symbol, sources, stored, now, force=force, sample_data=sample_data)
+            doc = decide_coin(symbol, sources, stored, now, force=force, sample_data=sample_data, pool=asks)
         except Exception as exc:  # the caller maps each error to its outcome, as for one coin
             return Refreshed(symbol, None, exc, stored is not None, time.perf_counter() - started)
         if stored is not None and same_facts(doc, stored):

@@ -72,19 +72,23 @@ def decide_coin(
     *,
     force: bool = False,
     sample_data: bool = False,
+    pool: ThreadPoolExecutor | None = None,
 ) -> CoinDocument:
     """Ask every source about `symbol` and decide its document from them and `existing` (the stored one).
 
     Reads and writes no store: the caller read `existing` and saves the result, one coin at a
     time (refresh_coin) or a batch at a time (refresh_coins). Raises as refresh_coin does.
+    `pool` runs the sources' calls (a thread each must be free); None: a pool of this call's own.
     """
     stored = None if force else existing
     # One thread per source: a rate-limited or slow exchange only delays its own answer.
-    with ThreadPoolExecutor(max_workers=max(1, len(sources)), thread_name_prefix=f"refresh-{symbol}") as pool:
-        firsts = list(pool.map(lambda source: _first_day(source, symbol, stored), sources))
-        full = stored is None or not stored.listing_complete or bool(stored.pending) or any(f.new for f in firsts)
-        since = None if full or stored is None else stored.as_of - DAILY_LOOKBACK
-        answers = list(pool.map(lambda source, first: _prices(source, first, since, now), sources, firsts))
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=max(1, len(sources)), thread_name_prefix=f"refresh-{symbol}") as own:
+            return decide_coin(symbol, sources, existing, now, force=force, sample_data=sample_data, pool=own)
+    firsts = list(pool.map(lambda source: _first_day(source, symbol, stored), sources))
+    full = stored is None or not stored.listing_complete or bool(stored.pending) or any(f.new for f in firsts)
+    since = None if full or stored is None else stored.as_of - DAILY_LOOKBACK
+    answers = list(pool.map(lambda source, first: _prices(source, first, since, now), sources, firsts))
     try:
         return decide_document(symbol, answers, stored, now, history_since=since, sample_data=sample_data)
     except BadPriceData:
