@@ -19,9 +19,10 @@ from google.api_core import retry as retries
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from backends.firestore_expect import ReadVersions, Version, save_expected
 from backends.firestore_watch import FirestoreWatcher, parse_snapshot
 from backends.keys import symbol_key
-from common.document import CoinDocument, is_improvement, to_dict
+from common.document import SCHEMA_VERSION, CoinDocument, is_improvement, to_dict
 from common.errors import StoreUnavailable
 from common.status import RefreshFailure, RefreshOutcome
 
@@ -51,23 +52,54 @@ class FirestoreCoinStore:
         self.status = client.collection(status_collection)
         self.timeout_s = timeout_s
         self._watchers: list[FirestoreWatcher] = []
+        self._read = ReadVersions()  # what get_many read, for the conditional save of the same batch
 
     def get(self, symbol: str) -> CoinDocument | None:
         """The stored document of `symbol`, if any."""
         with translated(f"cannot read {symbol}"):
             return parse_snapshot(self.coins.document(symbol_key(symbol)).get(timeout=self.timeout_s))
 
+    def get_many(self, symbols: Sequence[str]) -> dict[str, CoinDocument]:
+        """The stored documents of `symbols`, by symbol, from one streamed get_all (one round trip)."""
+        refs = [self.coins.document(key) for key in dict.fromkeys(symbol_key(symbol) for symbol in symbols)]
+        if not refs:
+            return {}
+        found: dict[str, CoinDocument] = {}
+        versions: dict[str, Version] = {}
+        with translated("cannot read coin documents"):
+            for snapshot in self.client.get_all(refs, timeout=self.timeout_s):
+                doc = parse_snapshot(snapshot)
+                if doc is not None:
+                    found[snapshot.id] = doc
+                    current = snapshot.get("schema_version") == SCHEMA_VERSION
+                    versions[snapshot.id] = Version(snapshot.update_time, doc, current_schema=current)
+                elif not snapshot.exists:
+                    versions[snapshot.id] = Version(None, None)
+        self._read.remember(versions)  # a corrupt document is left out: its save takes the transaction
+        return found
+
     def save_if_better(self, doc: CoinDocument) -> bool:
         """Write `doc` unless the stored one is better; True if written."""
         return self.save_all_if_better([doc])[0]
 
     def save_all_if_better(self, docs: Sequence[CoinDocument]) -> list[bool]:
-        """save_if_better for many coins, one transaction (one commit) per chunk of CHUNK coins."""
+        """save_if_better for many coins, one commit per chunk of CHUNK coins.
+
+        A chunk whose documents get_many just read is compared with that read and committed on
+        condition that none changed since (firestore_expect); otherwise, or if one did, in a
+        transaction that reads them again.
+        """
         keys = [symbol_key(doc.symbol) for doc in docs]  # validate all before writing any
         written: list[bool] = []
         for chunk in _chunks(list(zip(keys, docs, strict=True))):
             with translated("cannot save coin documents"):
-                written.extend(firestore.transactional(self._save_chunk)(self.client.transaction(), chunk))
+                versions = self._read.take([key for key, _ in chunk])
+                saved = None
+                if versions is not None:
+                    saved = save_expected(self.client, self.coins, self.status, chunk, versions, self.timeout_s)
+                if saved is None:
+                    saved = firestore.transactional(self._save_chunk)(self.client.transaction(), chunk)
+                written.extend(saved)
         return written
 
     def _save_chunk(self, transaction: Any, chunk: list[tuple[str, CoinDocument]]) -> list[bool]:

@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS refresh_status (
 );
 """
 
+# SQLite binds at most 32,766 parameters a statement; far fewer keep each statement's plan small.
+GET_MANY_CHUNK = 500
+
 
 class SQLiteCoinStore:
     """CoinStore and CoinFeed over one SQLite file, safe across threads and processes."""
@@ -53,6 +56,22 @@ class SQLiteCoinStore:
         with translated(f"cannot read {self.path}"):
             row = self._db.get().execute("SELECT doc FROM coins WHERE symbol = ?", (key,)).fetchone()
         return None if row is None else parse_row(key, row[0])
+
+    def get_many(self, symbols: Sequence[str]) -> dict[str, CoinDocument]:
+        """The stored documents of `symbols`, by symbol, from one statement per GET_MANY_CHUNK symbols."""
+        keys = list(dict.fromkeys(symbol_key(symbol) for symbol in symbols))
+        found: dict[str, CoinDocument] = {}
+        with translated(f"cannot read {self.path}"):
+            connection = self._db.get()
+            for start in range(0, len(keys), GET_MANY_CHUNK):
+                chunk = keys[start : start + GET_MANY_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT symbol, doc FROM coins WHERE symbol IN ({marks})"  # noqa: S608  # nosec B608
+                for key, raw in connection.execute(query, chunk):
+                    doc = parse_row(key, raw)
+                    if doc is not None:
+                        found[key] = doc
+        return found
 
     def save_if_better(self, doc: CoinDocument) -> bool:
         """Write `doc` unless the stored one is better; True if written. Atomic across processes."""

@@ -11,6 +11,7 @@ one Delos gave, so both servers send responses of the same size.
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import sys
 from pathlib import Path
@@ -20,6 +21,9 @@ import grpc
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
 from query_service.server import MAX_CONCURRENT_RPCS, SERVER_OPTIONS
+
+# The line that says the port bound, for the benchmark that started this server.
+LISTENING = re.compile(r"baseline listening on [^\s]+:(\d+)")
 
 
 class PrecomputedLambo(pb_grpc.LamboServiceServicer):
@@ -44,8 +48,9 @@ async def serve(port: int, response: pb.AskLamboResponse) -> None:
     # GetCoin and ListCoins are left to the generated base class (UNIMPLEMENTED): they are not measured.
     servicer = PrecomputedLambo(response)  # type: ignore[abstract]
     pb_grpc.add_LamboServiceServicer_to_server(servicer, server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
+    print(f"baseline listening on 127.0.0.1:{bound}", flush=True)  # port 0 binds any: the caller reads which
     await stop.wait()
     await server.stop(1.0)
 

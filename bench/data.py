@@ -1,4 +1,4 @@
-"""Benchmark data: synthetic coins with their whole weekly history, built in-process and written to a store.
+"""Benchmark data: synthetic coins with their whole daily history, built in-process and written to a store.
 
 Documents are built straight from the fake market's candles (no HTTP), so
 seeding a store costs little of the benchmark's time budget; the ingest
@@ -11,15 +11,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from common.candles import DAILY_MINUTES, FIFTEEN_DAY_MINUTES, WEEKLY_MINUTES, Candle, CandleSeries, utc_from_unix
-from common.coin import build_document, needs_coarser_history
+from common.candles import DAILY_MINUTES, Candle, CandleSeries, utc_from_unix
 from common.document import CoinDocument
+from common.listings import from_first_day
+from common.ports import FirstDay
+from common.sources import SourceAnswer, decide_document
 from fake_exchange.market import FakeMarket, synthetic_market
-from fake_exchange.ohlc import Row, ohlc_answer
+from fake_exchange.ohlc import Row
 
-# About 13.7 years of daily candles: ~715 weekly candles, just under Kraken's 720-entry cap, so every
-# coin carries the longest weekly history the exchange can give without cutting it short.
-FULL_HISTORY_DAYS = 5000
+# About 15 years of daily candles: the oldest coins' composite daily history since listing.
+FULL_HISTORY_DAYS = 5500
 EXCHANGE = "kraken"
 
 
@@ -28,29 +29,30 @@ def market(n_coins: int, now: datetime, days: int = FULL_HISTORY_DAYS) -> FakeMa
     return synthetic_market(n_coins, now, days=days)
 
 
-def _series(rows: Sequence[Row], interval_minutes: int, now: datetime) -> CandleSeries:
-    answer = ohlc_answer(rows, interval_minutes, int(now.timestamp()))
-    candles = tuple(Candle(utc_from_unix(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]) for r in answer.rows)
-    return CandleSeries(interval_minutes, candles, utc_from_unix(answer.last))
+def _daily(rows: Sequence[Row], now: datetime) -> CandleSeries:
+    """The rows up to `now` as an exchange's whole daily history (the last candle unfinished)."""
+    cutoff = now.timestamp()
+    visible = [r for r in rows[0 : len(rows)] if r[0] <= cutoff]  # one slice: LazyRows item by item is slow
+    candles = tuple(Candle(utc_from_unix(r[0]), r[1], r[2], r[3], r[4], r[5], r[6]) for r in visible)
+    return CandleSeries(DAILY_MINUTES, candles, candles[-2].open_time if len(candles) > 1 else None)
+
+
+def _answer(exchange: str, pair: str, quote: str, daily: CandleSeries) -> SourceAnswer:
+    first = next(c for c in daily.candles if c.volume > 0)
+    facts = FirstDay(first.open_time, first.vwap, first.volume * first.vwap, price_is_vwap=True)
+    return SourceAnswer(exchange, pair, from_first_day(exchange, pair, quote, facts), series=(daily,), daily=daily)
 
 
 def documents(fake_market: FakeMarket, now: datetime) -> list[CoinDocument]:
-    """Every coin's document, as the worker would compute it from the exchange's answers at `now`."""
+    """Every coin's document as the worker decides it: a daily history since listing, one close a day.
+
+    Built from the listing exchange's daily candles without HTTP (the synthetic coins list
+    elsewhere later, on the same prices, so the composite is that exchange's history).
+    """
     docs = []
     for coin in fake_market:
-        weekly = _series(coin.daily, WEEKLY_MINUTES, now)
-        coarse = _series(coin.daily, FIFTEEN_DAY_MINUTES, now) if needs_coarser_history(weekly, None) else None
-        docs.append(
-            build_document(
-                symbol=coin.symbol,
-                exchange=EXCHANGE,
-                pair=coin.pair_name,
-                weekly=weekly,
-                daily=_series(coin.daily, DAILY_MINUTES, now),
-                now=now,
-                coarse=coarse,
-            )
-        )
+        answer = _answer(EXCHANGE, coin.pair_name, "USD", _daily(coin.rows_on(EXCHANGE), now))
+        docs.append(decide_document(coin.symbol, [answer], None, now, history_since=None))
     return docs
 
 

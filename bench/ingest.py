@@ -1,72 +1,43 @@
-"""The ingest worker's throughput and its own cost per coin, against a loopback fake exchange.
+"""The ingest worker's throughput and its own cost per coin, against the five loopback fake exchanges.
 
-The worker's use case (`refresh_coin`) runs unchanged. Time spent inside HTTP
-GETs (loopback transport plus the fake exchange building its answer) is
-timed apart and subtracted, so what remains is the worker's own work: JSON
-parsing, candle validation, the computation and the store write.
+The worker's use case runs unchanged over the adapters bootstrap builds. Time
+in which some HTTP GET is in flight (loopback transport plus the fake exchange
+building its answer) is added up as one span per overlap, so that the five
+exchanges asked in parallel count once; what remains of the wall time is the
+worker's own work: parsing, validation, the decision and the store's round trips.
+A FIRST refresh reads every exchange's full history; a DAILY one finds the
+documents stored and reads only what is new.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-import httpx
+import bootstrap
+from common.ports import CoinStore, PriceSource
+from common.settings import Settings
+from fake_exchange.market import FakeMarket
+from fake_exchange.registry import FAKES, fake_class
+from fake_exchange.server import FakeExchange
 
-from common.candles import DAILY_MINUTES, WEEKLY_MINUTES
-from common.document import CoinDocument
-from fake_exchange import kraken_server
-from fake_exchange.kraken_server import FakeKraken
-from ingest_worker.kraken import KrakenPriceSource
-from ingest_worker.refresh import refresh_coin
-
-BATCH = 200
-
-
-class BatchStore(Protocol):
-    """What a store offers the batched ingest: the CoinStore reads and a batch write."""
-
-    def get(self, symbol: str) -> CoinDocument | None: ...
-    def save_all_if_better(self, docs: Sequence[CoinDocument]) -> list[bool]: ...
-    def record_failure(self, symbol: str, reason: str, at: datetime) -> None: ...
-
-
-@dataclass
-class Batching:
-    """A CoinStore whose writes are collected and sent `BATCH` at a time (one transaction each)."""
-
-    store: BatchStore
-    pending: list[CoinDocument] = field(default_factory=list)
-
-    def get(self, symbol: str) -> CoinDocument | None:
-        return self.store.get(symbol)
-
-    def save_if_better(self, doc: CoinDocument) -> bool:
-        self.pending.append(doc)
-        if len(self.pending) >= BATCH:
-            self.flush()
-        return True  # the batch decides; refresh_coin only logs this
-
-    def record_failure(self, symbol: str, reason: str, at: datetime) -> None:
-        self.store.record_failure(symbol, reason, at)
-
-    def flush(self) -> None:
-        if self.pending:
-            self.store.save_all_if_better(self.pending)
-            self.pending = []
+Refresh = Callable[[Sequence[str], Sequence[PriceSource], CoinStore, datetime], None]
 
 
 @dataclass(frozen=True)
 class IngestResult:
-    """Wall time of a whole ingest and how much of it went to HTTP GETs."""
+    """Wall time of a whole ingest and how much of it some HTTP GET was in flight."""
 
     label: str
     coins: int
     wall_s: float
     http_s: float
+    requests: int
 
     @property
     def coins_per_s(self) -> float:
@@ -74,57 +45,107 @@ class IngestResult:
 
     @property
     def worker_ms_per_coin(self) -> float:
-        return (self.wall_s - self.http_s) / self.coins * 1000
+        return max(0.0, self.wall_s - self.http_s) / self.coins * 1000
 
 
-class TimedGets:
-    """Wraps an httpx.Client's `get` to add up the seconds spent inside it."""
+class InFlight:
+    """The seconds during which at least one wrapped call was running, across threads."""
 
-    def __init__(self, get: Any) -> None:
-        self._get = get
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._since = 0.0
         self.seconds = 0.0
+        self.calls = 0
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return self._get(*args, **kwargs)
-        finally:
-            self.seconds += time.perf_counter() - started
+    def wrap(self, call: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                if self._running == 0:
+                    self._since = time.perf_counter()
+                self._running += 1
+            try:
+                return call(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self._running -= 1
+                    self.calls += 1
+                    if self._running == 0:
+                        self.seconds += time.perf_counter() - self._since
+
+        return timed
+
+    def reset(self) -> None:
+        with self._lock:
+            self.seconds, self.calls = 0.0, 0
 
 
-def prewarm(fake: FakeKraken) -> float:
-    """Have the fake exchange build and cache every answer the worker will ask for; returns the seconds it took.
+@dataclass
+class Clock:
+    """The fake exchanges' time: a first refresh runs a day before the daily one, which then finds one new day."""
 
-    Its cache is enlarged to hold them all, so during the measured runs the
-    exchange answers from memory, as a real one's CDN would, and the seconds in
-    GETs are mostly transport.
+    at: datetime
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@contextlib.contextmanager
+def fake_exchanges(market: FakeMarket, clock: Clock) -> Iterator[dict[str, FakeExchange]]:
+    """Every fake exchange serving `market` as of `clock` on 127.0.0.1 port 0 for the duration."""
+    with contextlib.ExitStack() as stack:
+        fakes = {}
+        for exchange in FAKES:
+            fake = fake_class(exchange)(market, now=clock)
+            fake.start()
+            stack.callback(fake.stop)
+            fakes[exchange] = fake
+        yield fakes
+
+
+def timed_sources(fakes: Mapping[str, FakeExchange], in_flight: InFlight, *, throttled: bool) -> list[PriceSource]:
+    """The adapters bootstrap builds for the fakes, each client's GETs timed by `in_flight`.
+
+    Unthrottled (`throttled` False), requests go out back to back; throttled, each
+    adapter spaces them at its exchange's published rate, as in production.
     """
-    kraken_server.CACHE_ENTRIES = max(kraken_server.CACHE_ENTRIES, 2 * len(fake.market) + 16)
-    started = time.perf_counter()
-    with httpx.Client(base_url=fake.base_url, trust_env=False, timeout=30) as client:
-        for coin in fake.market:
-            for interval in (WEEKLY_MINUTES, DAILY_MINUTES):
-                client.get("/0/public/OHLC", params={"pair": coin.pair_name, "interval": str(interval)})
-    return time.perf_counter() - started
+    settings = Settings(
+        exchange_urls={name: fake.base_url for name, fake in fakes.items()},
+        request_interval_s=None if throttled else 0.0,
+        max_retries=4 if throttled else 0,
+        archive_dir=None,
+    )
+    sources = bootstrap.live_sources(settings)
+    for source in sources:
+        client = source._http._client  # type: ignore[attr-defined]  # noqa: SLF001 - the benchmark's one look inside
+        client.get = in_flight.wrap(client.get)
+    return sources
+
+
+def requests_made(sources: Sequence[PriceSource]) -> int:
+    """Answers received by every adapter so far (each counts its own)."""
+    return sum(int(getattr(source, "requests", 0)) for source in sources)
+
+
+def warm_pair_lists(sources: Sequence[PriceSource]) -> None:
+    """Read each exchange's pair list once: production reads it hourly, not per coin."""
+    for source in sources:
+        source.pairs()
 
 
 def ingest(
-    label: str, symbols: Sequence[str], base_url: str, store: Any, now: datetime, *, batched: bool
+    label: str,
+    symbols: Sequence[str],
+    sources: Sequence[PriceSource],
+    in_flight: InFlight,
+    store: CoinStore,
+    now: datetime,
+    refresh: Refresh,
 ) -> IngestResult:
-    """Refresh every symbol once, as the worker does, with writes one by one or in batches."""
-    source = KrakenPriceSource(base_url, request_interval_s=0.0, max_retries=0)
-    timed = TimedGets(source._client.get)  # noqa: SLF001 - the benchmark's one look inside the adapter
-    source._client.get = timed  # type: ignore[method-assign]  # noqa: SLF001
-    target = Batching(store) if batched else store
-    try:
-        source.usd_pairs()  # the pair list is fetched once per hour in production: not per-coin work
-        timed.seconds = 0.0
-        started = time.perf_counter()
-        for symbol in symbols:
-            refresh_coin(symbol, source, target, now, exchange="kraken")
-        if isinstance(target, Batching):
-            target.flush()
-        wall = time.perf_counter() - started
-    finally:
-        source.close()
-    return IngestResult(label, len(symbols), wall, timed.seconds)
+    """Refresh every symbol once with `refresh`; the wall time and the time some GET was in flight."""
+    before = requests_made(sources)
+    in_flight.reset()
+    started = time.perf_counter()
+    refresh(symbols, sources, store, now)
+    wall = time.perf_counter() - started
+    return IngestResult(label, len(symbols), wall, in_flight.seconds, requests_made(sources) - before)

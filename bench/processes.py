@@ -7,6 +7,7 @@ started (`delos serve` with several processes, gcloud's JVM).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,11 +30,32 @@ FAST_RECONNECT = (
 )
 
 
-def free_port() -> int:
-    """A loopback port free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def reserved_port() -> socket.socket:
+    """A loopback port held by a bound, never listening, SO_REUSEPORT socket: close it when the server stops.
+
+    For servers that must be told their port (several processes sharing one): they bind it
+    beside this socket (SO_REUSEPORT), and since it is held until they stop, nothing else
+    can take it in between. Every other server binds port 0 and says which port it got.
+    """
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def port_from_log(
+    procs: Processes, name: str, pattern: re.Pattern[str], timeout_s: float, alive: Callable[[], bool]
+) -> int:
+    """The port a child wrote in its log (group 1 of `pattern`); RuntimeError if it exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = pattern.search(procs.output_since_spawn(name))
+        if found:
+            return int(found.group(1))
+        if not alive():
+            raise RuntimeError(f"{name} exited before saying its port\n{procs.log(name)}")
+        time.sleep(POLL_S)
+    raise RuntimeError(f"{name} did not say its port within {timeout_s:.0f} s\n{procs.log(name)}")
 
 
 def rss_mib(pid: int) -> float:
@@ -78,10 +100,12 @@ class Processes:
     def __init__(self, log_dir: Path) -> None:
         self.log_dir = log_dir
         self.children: list[subprocess.Popen[bytes]] = []
+        self.spawned_at: dict[str, int] = {}
 
     def spawn(self, name: str, argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
         """Start `argv` with its output in `<log_dir>/<name>.log`."""
         with (self.log_dir / f"{name}.log").open("ab") as log:
+            self.spawned_at[name] = log.tell()
             child = subprocess.Popen(  # nosec B603 - argv is built by the benchmark, never from input
                 argv, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
@@ -95,6 +119,12 @@ class Processes:
     def log(self, name: str) -> str:
         path = self.log_dir / f"{name}.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+    def output_since_spawn(self, name: str) -> str:
+        """What the latest child of that name wrote (a name's log keeps every run's output)."""
+        with (self.log_dir / f"{name}.log").open("rb") as log:
+            log.seek(self.spawned_at.get(name, 0))
+            return log.read().decode(errors="replace")
 
     def stop(self, child: subprocess.Popen[bytes]) -> None:
         """SIGTERM the child's process group, SIGKILL if it lingers."""
@@ -125,7 +155,7 @@ class Processes:
 
 
 def delos_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
-    """The environment of a `delos serve` child: embedded by default, quiet logs."""
+    """The environment of a `delos serve` child: embedded by default; INFO logs say the port bound (none per call)."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -136,7 +166,8 @@ def delos_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
         DELOS_DATA_DIR=str(data_dir),
         PORT=str(port),
         DELOS_HOST="127.0.0.1",
-        DELOS_LOG_LEVEL="WARNING",
+        DELOS_LOG_LEVEL="INFO",
+        DELOS_LOG_FORMAT="text",
         PYTHONPATH=str(Path(__file__).resolve().parent.parent),
     )
     env.update(extra)

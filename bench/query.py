@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -10,14 +12,16 @@ from pathlib import Path
 
 import grpc
 
-from bench import load
-from bench.processes import Processes, delos_env, free_port, is_serving, rss_mib, wait_serving
+from bench import baseline_server, load
+from bench.processes import Processes, delos_env, is_serving, port_from_log, reserved_port, rss_mib, wait_serving
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
 
 START_TIMEOUT_S = 60.0
 # Wait this long after SERVING before reading memory: the change feed's first poll rereads every document.
 SETTLE_S = 3.0
+# The line `delos serve` logs once bound (query_service/server.py), text or JSON logs alike.
+LISTENING = re.compile(r"query service listening on [^\s\"]+:(\d+)")
 
 
 @dataclass
@@ -27,10 +31,17 @@ class Server:
     name: str
     process: subprocess.Popen[bytes]
     target: str
+    reservation: socket.socket | None = None  # holds a port given to several processes until they stop
 
     @property
     def rss_mib(self) -> float:
         return rss_mib(self.process.pid)
+
+    def stop(self, procs: Processes) -> None:
+        """Stop the process, then free the port it was given."""
+        procs.stop(self.process)
+        if self.reservation is not None:
+            self.reservation.close()
 
 
 @dataclass(frozen=True)
@@ -43,16 +54,26 @@ class ColdStart:
 def start_delos(
     procs: Processes, name: str, env_extra: dict[str, str], data_dir: Path, timeout_s: float = START_TIMEOUT_S
 ) -> tuple[Server, float]:
-    """`python -m cli serve` on a free port; returns it once SERVING, with the seconds from spawn to SERVING."""
-    port = free_port()
+    """`python -m cli serve`; returns it once SERVING, with the seconds from spawn to SERVING.
+
+    One process binds port 0 and its log says the port it got. Several share a port they
+    must be told: it is held by a reserved socket until the server stops (Server.reservation).
+    """
+    several = int(env_extra.get("DELOS_QUERY_PROCESSES", "1")) > 1
+    reservation = reserved_port() if several else None
+    port = reservation.getsockname()[1] if reservation is not None else 0
     started = time.perf_counter()
     process = procs.python(name, ["cli", "serve"], delos_env(data_dir, port, **env_extra))
-    target = f"127.0.0.1:{port}"
     try:
+        if reservation is None:
+            port = port_from_log(procs, name, LISTENING, timeout_s, lambda: process.poll() is None)
+        target = f"127.0.0.1:{port}"
         wait_serving(target, timeout_s, lambda: process.poll() is None)
     except RuntimeError as exc:
+        if reservation is not None:
+            reservation.close()
         raise RuntimeError(f"{exc}\n{procs.log(name)}") from None
-    return Server(name, process, target), time.perf_counter() - started
+    return Server(name, process, target, reservation), time.perf_counter() - started
 
 
 def wait_all_serving(target: str, connections: int, timeout_s: float = START_TIMEOUT_S) -> None:
@@ -73,7 +94,7 @@ def cold_start(procs: Processes, data_dir: Path, env_extra: dict[str, str], sett
         time.sleep(settle_s)
         return ColdStart(seconds, at_serving, server.rss_mib)
     finally:
-        procs.stop(server.process)
+        server.stop(procs)
 
 
 def ask_once(target: str, request: pb.AskLamboRequest) -> pb.AskLamboResponse:
@@ -86,11 +107,9 @@ def start_baseline(procs: Processes, response: pb.AskLamboResponse, work_dir: Pa
     """The bare server, answering with `response`; returned once it answers."""
     response_file = work_dir / "baseline-response.bin"
     response_file.write_bytes(response.SerializeToString())
-    port = free_port()
-    process = procs.python(
-        "baseline", ["bench.baseline_server", str(port), str(response_file)], delos_env(work_dir, port)
-    )
-    target = f"127.0.0.1:{port}"
+    process = procs.python("baseline", ["bench.baseline_server", "0", str(response_file)], delos_env(work_dir, 0))
+    alive = lambda: process.poll() is None  # noqa: E731
+    target = f"127.0.0.1:{port_from_log(procs, 'baseline', baseline_server.LISTENING, START_TIMEOUT_S, alive)}"
     request = pb.AskLamboRequest(symbol="X", investment_usd=1)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline and process.poll() is None:

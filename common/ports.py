@@ -93,6 +93,14 @@ class CoinStore(Protocol):
 
     def get(self, symbol: str) -> CoinDocument | None: ...
 
+    def get_many(self, symbols: Sequence[str]) -> dict[str, CoinDocument]:
+        """The stored documents of `symbols` in one round trip, by symbol; absent coins are left out."""
+        ...
+
+    def save_all_if_better(self, docs: Sequence[CoinDocument]) -> list[bool]:
+        """save_if_better for a batch, in as few commits as the store allows; one flag per document."""
+        ...
+
     def save_if_better(self, doc: CoinDocument) -> bool:
         """Upsert unless the stored document is better (see document.is_improvement); True if written."""
         ...

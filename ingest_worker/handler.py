@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,7 +21,7 @@ from common.errors import (
 from common.exchanges import is_archived
 from common.outage import Outage
 from common.ports import CoinStore, Delivery, PriceSource, RefreshQueue, Verdict
-from ingest_worker.refresh import refresh_coin
+from ingest_worker.batch import COINS_IN_FLIGHT, Refreshed, refresh_coins
 
 log = logging.getLogger(__name__)
 # No-ops unless DELOS_METRICS installed a meter provider (backends/metrics.py).
@@ -64,6 +63,7 @@ class RefreshHandler:
     clock: Callable[[], datetime]
     sample_data: bool = False
     fan_out_queue: RefreshQueue | None = None
+    coins_in_flight: int = COINS_IN_FLIGHT
     # The store's health as this worker sees it: an unwritable store is reported once a minute, not per coin,
     # to the log and to `on_store_status` (the worker's status file), with "ok" once it is over.
     store_outage: Outage = field(default_factory=Outage)
@@ -85,66 +85,59 @@ class RefreshHandler:
             return self._fan_out(request.force)
         symbols = self.coins if request.all else request.symbols
         retry = False
-        for symbol in symbols:
-            started = time.perf_counter()
-            outcome, exchange = self._refresh(symbol, request.force)
+        for refreshed in self._refresh_all(symbols, request.force):
+            outcome, exchange = self._outcome(refreshed)
             retry |= outcome in (RETRY, PROVISIONAL)
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            duration_ms = round(refreshed.seconds * 1000, 1)
             for name in exchange.split(",") if exchange else ("",):
                 REFRESHES.add(1, {"outcome": outcome, "exchange": name})
             REFRESH_DURATION.record(duration_ms, {"outcome": outcome})
             log.info(
                 "refresh of %s: %s",
-                symbol,
+                refreshed.symbol,
                 outcome,
                 extra={
                     **_delivery_fields(delivery),
-                    "symbol": symbol,
+                    "symbol": refreshed.symbol,
                     "exchange": exchange,
                     "outcome": outcome,
                     "duration_ms": duration_ms,
                 },
             )
             if self.store_outage.down:
-                break  # nothing can be saved: the rest waits for the redelivery instead of asking the exchange
+                break  # nothing can be saved: the rest waits for the redelivery instead of asking the exchanges
         return Verdict.NACK if retry else Verdict.ACK
 
     def refresh(self, symbol: str, force: bool) -> bool:
         """Refresh one coin; False when the message should come back (a failure, or an exchange to ask again)."""
-        return self._refresh(symbol, force)[0] not in (RETRY, PROVISIONAL)
+        return all(self._outcome(r)[0] not in (RETRY, PROVISIONAL) for r in self._refresh_all([symbol], force))
 
-    def _refresh(self, symbol: str, force: bool) -> tuple[str, str]:
-        """Refresh one coin: the outcome, and the exchanges it concerns (the price exchange, or those pending)."""
+    def _refresh_all(self, symbols: Sequence[str], force: bool) -> Iterator[Refreshed]:
+        """Every coin's refresh (one read of the batch, batched writes); a failed batch read fails each coin."""
         try:
-            doc = refresh_coin(
-                symbol, self.sources, self.store, self.clock(), force=force, sample_data=self.sample_data
+            yield from refresh_coins(
+                symbols,
+                self.sources,
+                self.store,
+                self.clock(),
+                force=force,
+                sample_data=self.sample_data,
+                coins_in_flight=self.coins_in_flight,
             )
-            self._store_ok()
-        except StoreUnavailable as exc:
+        except Exception as exc:  # the documents could not be read: nothing was asked, every coin retries
+            log.warning("could not read the documents of %d coins: %s", len(symbols), exc)
+            for symbol in dict.fromkeys(symbols):
+                yield Refreshed(symbol, None, exc, False, 0.0)
+
+    def _outcome(self, refreshed: Refreshed) -> tuple[str, str]:
+        """One coin's outcome, and the exchanges it concerns (the price exchange, or those pending)."""
+        symbol, doc, exc = refreshed.symbol, refreshed.doc, refreshed.error
+        if isinstance(exc, StoreUnavailable):
             self._store_failed(exc)
             return RETRY, ""
-        except UnknownSymbol as exc:
-            # Only coins Delos knows get a failure record: junk symbols must not grow the store.
-            if self.store.get(symbol) is not None:
-                self._mark_failed(symbol, exc)
-                return FAILED, ""
-            log.warning("ignoring %s: %s", symbol, exc, extra={"symbol": symbol})
-            return IGNORED, ""
-        except PERMANENT as exc:
-            self._mark_failed(symbol, exc)
-            return FAILED, ""
-        except TRANSIENT as exc:
-            # With one exchange down, a junk symbol cannot be told from a coin listed only there:
-            # it is retried, but only a coin the store knows gets a failure record.
-            if self.store.get(symbol) is not None:
-                self._mark_failed(symbol, exc)
-            else:
-                log.warning("refresh of %s postponed: %s", symbol, exc, extra={"symbol": symbol})
-            return RETRY, ""
-        except Exception as exc:  # a bug must not kill the worker; redelivery then dead-lettering bound it
-            log.exception("unexpected error refreshing %s", symbol, extra={"symbol": symbol})
-            self._mark_failed(symbol, exc)
-            return RETRY, ""
+        if exc is not None or doc is None:
+            return self._failed(symbol, exc or RuntimeError("no document"), refreshed.known)
+        self._store_ok()
         if doc.pending:
             # Some exchange failed: the provisional document is stored and answered now, and the
             # message is nacked so that the redelivery asks those exchanges again soon, rather than
@@ -170,6 +163,31 @@ class RefreshHandler:
                 self.store_outage.status(now),
             )
             self.on_store_status(self.store_outage.status(now))
+
+    def _failed(self, symbol: str, exc: Exception, known: bool) -> tuple[str, str]:
+        """The outcome of a refresh that raised; only coins the store knows get a failure record."""
+        if isinstance(exc, UnknownSymbol):
+            # Junk symbols must not grow the store.
+            if known:
+                self._mark_failed(symbol, exc)
+                return FAILED, ""
+            log.warning("ignoring %s: %s", symbol, exc, extra={"symbol": symbol})
+            return IGNORED, ""
+        if isinstance(exc, PERMANENT):
+            self._mark_failed(symbol, exc)
+            return FAILED, ""
+        if isinstance(exc, TRANSIENT):
+            # With one exchange down, a junk symbol cannot be told from a coin listed only there:
+            # it is retried, but only a coin the store knows gets a failure record.
+            if known:
+                self._mark_failed(symbol, exc)
+            else:
+                log.warning("refresh of %s postponed: %s", symbol, exc, extra={"symbol": symbol})
+            return RETRY, ""
+        # A bug must not kill the worker; redelivery then dead-lettering bound it.
+        log.error("unexpected error refreshing %s", symbol, exc_info=exc, extra={"symbol": symbol})
+        self._mark_failed(symbol, exc)
+        return RETRY, ""
 
     def _mark_failed(self, symbol: str, exc: Exception) -> None:
         reason = f"{type(exc).__name__}: {exc}"

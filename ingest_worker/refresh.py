@@ -56,27 +56,53 @@ def refresh_coin(
     UnknownSymbol when no source has the coin, and the store's errors.
     """
     existing = store.get(symbol)
-    stored = None if force else existing
-    # One thread per source: a rate-limited or slow exchange only delays its own answer.
-    with ThreadPoolExecutor(max_workers=max(1, len(sources)), thread_name_prefix=f"refresh-{symbol}") as pool:
-        firsts = list(pool.map(lambda source: _first_day(source, symbol, stored), sources))
-        full = stored is None or not stored.listing_complete or bool(stored.pending) or any(f.new for f in firsts)
-        since = None if full or stored is None else stored.as_of - DAILY_LOOKBACK
-        answers = list(pool.map(lambda source, first: _prices(source, first, since, now), sources, firsts))
-    try:
-        doc = decide_document(symbol, answers, stored, now, history_since=since, sample_data=sample_data)
-    except BadPriceData:
-        _raise_for_missing(answers)
-        raise
+    doc = decide_coin(symbol, sources, existing, now, force=force, sample_data=sample_data)
     if existing is not None and same_facts(doc, existing):
         log.info("%s unchanged since %s", symbol, doc.as_of.isoformat())
         return existing
-    if store.save_if_better(doc):
-        state = "final" if doc.listing_complete else f"provisional, waiting for {', '.join(doc.pending)}"
-        log.info("refreshed %s: listing on %s (%s), as_of %s", symbol, doc.exchange, state, doc.as_of.isoformat())
-    else:
-        log.warning("kept the stored %s document: it is newer or more complete", symbol)
+    log_saved(doc, store.save_if_better(doc))
     return doc
+
+
+def decide_coin(
+    symbol: str,
+    sources: Sequence[PriceSource],
+    existing: CoinDocument | None,
+    now: datetime,
+    *,
+    force: bool = False,
+    sample_data: bool = False,
+    pool: ThreadPoolExecutor | None = None,
+) -> CoinDocument:
+    """Ask every source about `symbol` and decide its document from them and `existing` (the stored one).
+
+    Reads and writes no store: the caller read `existing` and saves the result, one coin at a
+    time (refresh_coin) or a batch at a time (refresh_coins). Raises as refresh_coin does.
+    `pool` runs the sources' calls (a thread each must be free); None: a pool of this call's own.
+    """
+    stored = None if force else existing
+    # One thread per source: a rate-limited or slow exchange only delays its own answer.
+    if pool is None:
+        with ThreadPoolExecutor(max_workers=max(1, len(sources)), thread_name_prefix=f"refresh-{symbol}") as own:
+            return decide_coin(symbol, sources, existing, now, force=force, sample_data=sample_data, pool=own)
+    firsts = list(pool.map(lambda source: _first_day(source, symbol, stored), sources))
+    full = stored is None or not stored.listing_complete or bool(stored.pending) or any(f.new for f in firsts)
+    since = None if full or stored is None else stored.as_of - DAILY_LOOKBACK
+    answers = list(pool.map(lambda source, first: _prices(source, first, since, now), sources, firsts))
+    try:
+        return decide_document(symbol, answers, stored, now, history_since=since, sample_data=sample_data)
+    except BadPriceData:
+        _raise_for_missing(answers)
+        raise
+
+
+def log_saved(doc: CoinDocument, written: bool) -> None:
+    """The line a save leaves: the listing and its state, or that the stored document was kept."""
+    if written:
+        state = "final" if doc.listing_complete else f"provisional, waiting for {', '.join(doc.pending)}"
+        log.info("refreshed %s: listing on %s (%s), as_of %s", doc.symbol, doc.exchange, state, doc.as_of.isoformat())
+    else:
+        log.warning("kept the stored %s document: it is newer or more complete", doc.symbol)
 
 
 def _raise_for_missing(answers: Sequence[SourceAnswer]) -> None:

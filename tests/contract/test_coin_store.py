@@ -176,6 +176,61 @@ def test_load_all_returns_every_coin(store: Any) -> None:
     assert sorted(store.load_all(), key=lambda d: d.symbol) == docs
 
 
+def test_get_many_reads_the_stored_documents_of_a_batch_by_symbol(store: Any) -> None:
+    docs = [make_document(symbol) for symbol in ("ADA", "BTC", "ETH")]
+    store.save_all_if_better(docs)
+    found = store.get_many(["ETH", "DOGE", "ADA", "ETH"])
+    assert found == {"ETH": docs[2], "ADA": docs[0]}
+    assert store.get_many([]) == {}
+
+
+def test_get_many_reads_more_coins_than_one_statement_or_call_holds(store: Any) -> None:
+    symbols = [f"C{i:04d}" for i in range(1, 702)]
+    store.save_all_if_better([make_document(symbol) for symbol in symbols])
+    found = store.get_many(symbols)
+    assert sorted(found) == symbols
+    assert found["C0700"] == store.get("C0700")
+
+
+def _other_writer(store: Any) -> Any:
+    """A second store over the same data, as another worker has."""
+    if isinstance(store, SQLiteCoinStore):
+        return SQLiteCoinStore(store.path)
+    return type(store)(store.client, store.coins.id, store.status.id)
+
+
+def test_a_batch_read_by_get_many_is_saved_under_the_same_rules(store: Any) -> None:
+    store.save_if_better(make_document("ETH", as_of=AS_OF))
+    stored = store.get_many(["BTC", "ETH", "SOL"])
+    batch = [make_document("BTC"), make_document("ETH", as_of=AS_OF - timedelta(days=1)), make_document("SOL")]
+    assert store.save_all_if_better(batch) == [True, False, True]
+    assert store.get_many(["BTC", "ETH", "SOL"]) == {"BTC": batch[0], "ETH": stored["ETH"], "SOL": batch[2]}
+    newer = make_document("BTC", as_of=AS_OF + timedelta(days=1))
+    assert store.save_all_if_better([newer]) == [True] and store.get("BTC") == newer
+
+
+@pytest.mark.parametrize("existed", [True, False])
+def test_a_document_written_by_another_after_get_many_is_never_moved_back(store: Any, existed: bool) -> None:
+    if existed:
+        store.save_if_better(make_document("BTC", as_of=AS_OF - timedelta(days=2)))
+    store.get_many(["BTC"])
+    other = _other_writer(store)
+    try:
+        newest = make_document("BTC", as_of=AS_OF)
+        assert other.save_if_better(newest) is True
+    finally:
+        other.close()
+    # Better than what get_many read, older than what the other worker wrote since.
+    assert store.save_all_if_better([make_document("BTC", as_of=AS_OF - timedelta(days=1))]) == [False]
+    assert store.get("BTC") == newest
+
+
+@pytest.mark.parametrize("bad", ["../x", "btc"])
+def test_get_many_refuses_symbols_that_are_not_keys(store: Any, bad: str) -> None:
+    with pytest.raises(InvalidRequest):
+        store.get_many(["BTC", bad])
+
+
 def test_a_batch_is_saved_coin_by_coin_under_the_same_rules(store: Any) -> None:
     store.save_if_better(make_document("ETH", as_of=AS_OF))
     batch = [

@@ -149,6 +149,12 @@ class InMemoryCoinStore:
     def get(self, symbol: str) -> CoinDocument | None:
         return self.docs.get(symbol)
 
+    def get_many(self, symbols: Sequence[str]) -> dict[str, CoinDocument]:
+        return {symbol: self.docs[symbol] for symbol in symbols if symbol in self.docs}
+
+    def save_all_if_better(self, docs: Sequence[CoinDocument]) -> list[bool]:
+        return [self.save_if_better(doc) for doc in docs]
+
     def save_if_better(self, doc: CoinDocument) -> bool:
         with self.lock:
             if not is_improvement(doc, self.docs.get(doc.symbol)):
