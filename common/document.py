@@ -3,7 +3,7 @@
 The same dict goes to every store (SQLite JSON, Firestore fields). Times are
 unix seconds; the history is two parallel arrays, not a list of maps, because
 it is read on every cache load, and each number array is stored packed in one
-string (common/packing.py): a thousand long histories load in about a second.
+form (common/packing.py): a thousand long histories load in well under a second.
 
 Schema 2 (several exchanges): `exchange`/`pair` are the listing's, every
 per-exchange listing is kept in `listings`, and `price_exchange`/`price_pair`
@@ -23,7 +23,7 @@ from common.candles import utc_from_unix
 from common.errors import BadPriceData
 from common.exchanges import ARCHIVE, is_archived
 from common.listings import ExchangeListing, source_kind
-from common.packing import ENCODING, pack, unpack
+from common.packing import ENCODING, pack, pack_times, unpack, unpack_times
 from common.prices import LastMonth, Listing
 
 SCHEMA_VERSION = 2
@@ -137,12 +137,12 @@ def to_dict(doc: CoinDocument) -> dict[str, Any]:
         "last_month": {
             "start": _ts(doc.last_month.start),
             "end": _ts(doc.last_month.end),
-            "close_times": pack("q", [_ts(t) for t in doc.last_month.close_times]),
+            "close_times": {"runs": pack_times([_ts(t) for t in doc.last_month.close_times])},
             "closes": pack("d", doc.last_month.closes),
         },
         "history": {
             "encoding": ENCODING,
-            "times": pack("q", doc.history_times),
+            "times": {"runs": pack_times(doc.history_times)},
             "closes": pack("d", doc.history_closes),
         },
         "as_of": _ts(doc.as_of),
@@ -218,10 +218,10 @@ def from_dict(data: Mapping[str, Any]) -> CoinDocument:
             last_month=LastMonth(
                 start=utc_from_unix(month["start"]),
                 end=utc_from_unix(month["end"]),
-                close_times=tuple(utc_from_unix(t) for t in unpack("q", month["close_times"], int)),
+                close_times=tuple(utc_from_unix(t) for t in unpack_times(month["close_times"])),
                 closes=tuple(unpack("d", month["closes"], float)),
             ),
-            history_times=unpack("q", history["times"], int),
+            history_times=unpack_times(history["times"]),
             history_closes=unpack("d", history["closes"], float),
             computed_at=utc_from_unix(data["computed_at"]),
             sample_data=bool(data.get("sample_data", False)),

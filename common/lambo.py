@@ -9,15 +9,15 @@ bisect.
 from __future__ import annotations
 
 import enum
+from array import array
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import chain, islice
 from typing import NamedTuple
 
 from common.document import CoinDocument
-from common.hindsight import Hindsight, Records, hindsight, records, years_between
+from common.hindsight import Hindsight, Records, hindsight, records_of, years_between
 from common.prices import LastMonth, Listing
 
 LAMBO_PRICE_USD = 200_000.0
@@ -66,16 +66,20 @@ class CoinFacts:
     years_held: float
 
 
-def hindsight_points(doc: CoinDocument) -> Iterator[tuple[int, float]]:
-    """The coin's closes in time order (unix s, USD): the history before the last month, then its daily closes.
+def hindsight_points(doc: CoinDocument) -> tuple[array[int], array[float]]:
+    """The coin's closes in time order, as parallel arrays (unix s, USD): the history before the last
+    month, then the last month's daily closes.
 
     The last month's daily closes replace the history's points from the first of
     them on, so every close an answer can sell at is in the series.
     """
-    month_times = [int(t.timestamp()) for t in doc.last_month.close_times]
+    month_times = array("q", [int(t.timestamp()) for t in doc.last_month.close_times])
     cut = bisect_left(doc.history_times, month_times[0]) if month_times else len(doc.history_times)
-    before = islice(zip(doc.history_times, doc.history_closes, strict=True), cut)
-    return chain(before, zip(month_times, doc.last_month.closes, strict=True))
+    times = array("q", doc.history_times[:cut])
+    closes = array("d", doc.history_closes[:cut])
+    times.extend(month_times)
+    closes.extend(doc.last_month.closes)
+    return times, closes
 
 
 def prepare(doc: CoinDocument, listing: Listing | None = None) -> CoinFacts:
@@ -89,7 +93,7 @@ def prepare(doc: CoinDocument, listing: Listing | None = None) -> CoinFacts:
         listing_s=listing_s,
         as_of_s=as_of_s,
         sell_prices={choice: sell_price(doc.last_month, choice) for choice in SellChoice},
-        records=records(hindsight_points(doc), listing_s, bought.price_usd),
+        records=records_of(*hindsight_points(doc), listing_s, bought.price_usd),
         stale_after=doc.as_of + STALE_AFTER,
         years_held=years_between(listing_s, as_of_s),
     )

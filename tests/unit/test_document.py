@@ -83,12 +83,12 @@ def test_the_stored_form_holds_unix_seconds_plain_lists_and_packed_history() -> 
         "last_month": {
             "start": 1795132800 - 30 * 86400,
             "end": 1795132800,
-            "close_times": pack("q", [1795132800 - 2 * 86400, 1795132800 - 86400]),
+            "close_times": {"runs": [1795132800 - 2 * 86400, 86400, 2]},
             "closes": pack("d", [3000.5, 3100.25]),
         },
         "history": {
-            "encoding": "zlib-le64-base64",
-            "times": pack("q", [1452124800, 1452729600]),
+            "encoding": "f64le-base64;time-runs",
+            "times": {"runs": [1452124800, 604800, 2]},
             "closes": pack("d", [0.9, 1.1]),
         },
         "as_of": 1795132800,

@@ -71,7 +71,7 @@ def test_with_no_point_since_listing_the_listing_itself_is_the_peak() -> None:
 def test_the_last_month_replaces_the_history_from_its_first_day() -> None:
     doc = coin(weekly([1.0, 2.0]) + [(AS_OF - DAY, 99.0)], month=(5.0, 6.0))
 
-    points = list(hindsight_points(doc))
+    points = list(zip(*hindsight_points(doc), strict=True))
 
     assert points == [(unix(LISTED), 1.0), (unix(LISTED) + 7 * DAY_S, 2.0), (unix(AS_OF - 2 * DAY), 5.0),
                       (unix(AS_OF - DAY), 6.0)]  # fmt: skip

@@ -52,7 +52,7 @@ def coins(draw: st.DrawFn) -> CoinDocument:
 def lambo_prices(data: st.DataObject, doc: CoinDocument, investment: float) -> float:
     """Any price, or one exactly on the boundary of a close in the series (coins x close)."""
     coins_bought = investment / doc.listing.price_usd
-    closes = [c for _, c in hindsight_points(doc)]
+    closes = list(hindsight_points(doc)[1])
     on_boundary = st.sampled_from(closes).map(lambda close: coins_bought * close)
     lambo = data.draw(st.one_of(amounts, on_boundary))
     return lambo if math.isfinite(lambo) and lambo > 0 else 1.0
@@ -61,7 +61,9 @@ def lambo_prices(data: st.DataObject, doc: CoinDocument, investment: float) -> f
 def scan(doc: CoinDocument, told: LamboAnswer) -> tuple[int | None, int, float]:
     """Brute force: first day worth one lambo, the peak's day and close, looking at every close since listing."""
     listing_s = int(told.listing.date.timestamp())
-    since = [(t, c) for t, c in hindsight_points(doc) if t >= listing_s] or [(listing_s, told.listing.price_usd)]
+    since = [(t, c) for t, c in zip(*hindsight_points(doc), strict=True) if t >= listing_s] or [
+        (listing_s, told.listing.price_usd)
+    ]
     first = next((t for t, c in since if told.coins_bought * c >= told.lambo_price_usd), None)
     peak = max(c for _, c in since)
     return first, next(t for t, c in since if c == peak), peak
