@@ -12,7 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from common.document import CoinDocument
 from common.errors import InvalidRequest
 from common.hindsight import Records
-from common.lambo import LamboAnswer, SellChoice
+from common.lambo import LamboAnswer, SellChoice, Trade
 from common.listings import ExchangeListing
 from common.prices import LastMonth
 from delos.v1 import lambo_pb2 as pb
@@ -171,10 +171,11 @@ def graph_data(doc: CoinDocument) -> str:
     return json.dumps(frame_json)
 
 
-def legacy_message(done: LamboAnswer, investment: int, symbol: str, generated_at: datetime) -> str:
+def legacy_message(done: LamboAnswer | Trade, investment: int, symbol: str, generated_at: datetime) -> str:
     """The legacy API's `message`: the original's keys and rounding (PROFIT, GROWTHFACTOR, LAMBOS to cents).
 
-    The typed API keeps full precision; old front ends print these as they come.
+    The typed API keeps full precision; old front ends print these as they come. Only the trade's
+    arithmetic is read, so a bare Trade will do.
     """
     return json.dumps(
         {
