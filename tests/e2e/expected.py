@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import pytest
+
 from common.candles import DAILY_MINUTES, Candle, CandleSeries, utc_from_unix
 from common.exchanges import ARCHIVED_MARKETS, LIVE_EXCHANGES
 from common.listings import ExchangeListing, earliest, from_first_day, price_exchange, sorted_listings, traded
@@ -98,3 +100,19 @@ def days_of(listings: Iterable[ExchangeListing]) -> list[tuple[str, datetime]]:
 def answered_days(answer: pb.AskLamboResponse) -> list[tuple[str, datetime]]:
     """(exchange, listing day) of each listing an answer carries, in order."""
     return [(x.exchange, x.listing_date.ToDatetime(tzinfo=UTC)) for x in answer.listings]
+
+
+def assert_answer(answer: pb.AskLamboResponse, expected: Expected) -> None:
+    """The listing is the earliest real trading day, every exchange's listing is carried, the month is the
+    price exchange's, and the listing is final (every exchange answered)."""
+    assert (answer.exchange, answer.listing_date.seconds) == (expected.listing.exchange, expected.listing_time)
+    assert answer.listing_source == expected.listing.source and answer.listing_complete is True
+    assert answer.listing_price_usd == pytest.approx(expected.listing_price, rel=1e-5)
+    assert answered_days(answer) == days_of(expected.listings)
+    prices = [x.listing_price_usd for x in answer.listings]
+    assert prices == pytest.approx([x.listing_price_usd for x in expected.listings], rel=1e-5)
+    assert answer.price_exchange == expected.price_exchange, (answer.price_exchange, answer.price_pair, answer.stale)
+    assert answer.sell_price_usd == pytest.approx(expected.mean_close, rel=1e-5)
+    assert answer.as_of.seconds == expected.as_of
+    assert answer.coins_bought == pytest.approx(1000 / expected.listing_price, rel=1e-5)
+    assert answer.stale is False

@@ -16,7 +16,7 @@ from delos.legacy import api_pb2, api_pb2_grpc
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
 from tests.e2e.exchanges import Exchanges
-from tests.e2e.expected import Expected, answered_days, archive_listings, days_of, expected_for
+from tests.e2e.expected import archive_listings, assert_answer, days_of, expected_for
 from tests.e2e.harness import DelosProcess, answered, delos_env, is_serving, run_cli, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -34,22 +34,6 @@ def env(exchanges: Exchanges, tmp_path: Path) -> dict[str, str]:
             "PORT": "0",
         }
     )
-
-
-def assert_answer(answer: pb.AskLamboResponse, expected: Expected) -> None:
-    """The listing is the earliest real trading day, every exchange's listing is carried, the month is the
-    price exchange's, and the listing is final (every exchange answered)."""
-    assert (answer.exchange, answer.listing_date.seconds) == (expected.listing.exchange, expected.listing_time)
-    assert answer.listing_source == expected.listing.source and answer.listing_complete is True
-    assert answer.listing_price_usd == pytest.approx(expected.listing_price, rel=1e-5)
-    assert answered_days(answer) == days_of(expected.listings)
-    prices = [x.listing_price_usd for x in answer.listings]
-    assert prices == pytest.approx([x.listing_price_usd for x in expected.listings], rel=1e-5)
-    assert answer.price_exchange == expected.price_exchange
-    assert answer.sell_price_usd == pytest.approx(expected.mean_close, rel=1e-5)
-    assert answer.as_of.seconds == expected.as_of
-    assert answer.coins_bought == pytest.approx(1000 / expected.listing_price, rel=1e-5)
-    assert answer.stale is False
 
 
 def test_publish_refresh_and_ask_both_apis_across_real_processes(
