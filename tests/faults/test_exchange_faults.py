@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ingest_worker.kraken import KrakenPriceSource
 
+from backends.exchange_http import RetryPolicy, http_client
+from backends.kraken import KrakenPriceSource
 from backends.sqlite_queue import SQLiteRefreshQueue
 from backends.sqlite_store import SQLiteCoinStore
 from common import messages
@@ -62,15 +63,9 @@ def store(tmp_path: Path) -> Iterator[SQLiteCoinStore]:
 
 @pytest.fixture
 def handler(fake: FakeKraken, store: SQLiteCoinStore) -> Iterator[RefreshHandler]:
-    source = KrakenPriceSource(
-        fake.base_url,
-        timeout_s=HTTP_TIMEOUT_S,
-        request_interval_s=0,
-        max_retries=MAX_RETRIES,
-        backoff_base_s=0.01,
-        backoff_cap_s=0.05,
-    )
-    yield RefreshHandler(source=source, store=store, coins=(), clock=lambda: datetime.now(UTC))
+    policy = RetryPolicy(request_interval_s=0, max_retries=MAX_RETRIES, backoff_base_s=0.01, backoff_cap_s=0.05)
+    source = KrakenPriceSource(http_client(fake.base_url, HTTP_TIMEOUT_S), policy=policy)
+    yield RefreshHandler(sources=[source], store=store, coins=(), clock=lambda: datetime.now(UTC))
     source.close()
 
 
@@ -141,8 +136,9 @@ def test_a_pair_delisted_from_the_exchange_marks_the_coin_failed_without_retryin
 ) -> None:
     seeded = seed_then_advance(handler, store, clock)
     fake.market.remove(FAILING_PAIR)
-    with KrakenPriceSource(fake.base_url, request_interval_s=0, max_retries=MAX_RETRIES) as fresh:
-        handler.source = fresh  # a new adapter: the pair list it caches is fetched after the delisting
+    policy = RetryPolicy(request_interval_s=0, max_retries=MAX_RETRIES)
+    with KrakenPriceSource(http_client(fake.base_url, 10.0), policy=policy) as fresh:
+        handler.sources = [fresh]  # a new adapter: the pair list it caches is fetched after the delisting
         assert deliver(handler, FAILING, HEALTHY) is Verdict.ACK
     assert stored_rows(store.path)[FAILING] == seeded
     failure = store.failure(FAILING)
@@ -152,10 +148,9 @@ def test_a_pair_delisted_from_the_exchange_marks_the_coin_failed_without_retryin
 
 def test_retry_after_is_honoured_between_attempts(fake: FakeKraken, store: SQLiteCoinStore, clock: Clock) -> None:
     fake.inject(Fault.HTTP_429, times=1, path="OHLC", pair=FAILING_PAIR, retry_after_s=1)
-    with KrakenPriceSource(
-        fake.base_url, request_interval_s=0, max_retries=1, backoff_base_s=0.01, backoff_cap_s=5
-    ) as source:
-        handler = RefreshHandler(source=source, store=store, coins=(), clock=lambda: datetime.now(UTC))
+    policy = RetryPolicy(request_interval_s=0, max_retries=1, backoff_base_s=0.01, backoff_cap_s=5)
+    with KrakenPriceSource(http_client(fake.base_url, 10.0), policy=policy) as source:
+        handler = RefreshHandler(sources=[source], store=store, coins=(), clock=lambda: datetime.now(UTC))
         started = time.monotonic()
         assert deliver(handler, FAILING) is Verdict.ACK
     assert time.monotonic() - started >= 1.0  # waited for the exchange's Retry-After, then succeeded

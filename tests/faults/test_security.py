@@ -64,8 +64,8 @@ def test_logs_of_a_worker_and_service_run_never_hold_the_amounts_asked(
     embedded_env: dict[str, str], exchange: FakeKraken, tmp_path: Path
 ) -> None:
     env = {**embedded_env, "DELOS_LOG_LEVEL": "DEBUG"}
-    target = f"127.0.0.1:{env['PORT']}"
     serve = DelosProcess(["serve"], env, tmp_path / "serve.log")
+    target = serve.target()
     worker = DelosProcess(["worker"], env, tmp_path / "worker.log")
     try:
         assert run_cli(["publish", "BTC"], env).returncode == 0
