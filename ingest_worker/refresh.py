@@ -65,8 +65,11 @@ def refresh_coin(
         answers = list(pool.map(lambda source, first: _prices(source, first, since, now), sources, firsts))
     try:
         doc = decide_document(symbol, answers, stored, now, history_since=since, sample_data=sample_data)
-    except BadPriceData:
+    except BadPriceData as exc:
         _raise_for_missing(answers)
+        refused = [f"{a.exchange}: {a.unusable}" for a in answers if a.unusable is not None]
+        if refused:  # the reason an operator reads names each exchange's bad data, not only the outcome
+            raise BadPriceData("; ".join([str(exc), *refused])) from exc
         raise
     if existing is not None and same_facts(doc, existing):
         log.info("%s unchanged since %s", symbol, doc.as_of.isoformat())
@@ -128,7 +131,10 @@ def _prices(source: PriceSource, first: _First, since: datetime | None, now: dat
         return SourceAnswer(source.name, pair.name, first.listing, series=series, daily=daily)
     except BadPriceData as exc:  # asking again gives the same unusable answer: keep the listing, no prices
         log.warning("%s prices of %s are unusable: %s", source.name, pair.symbol, exc)
-        return SourceAnswer(source.name, pair.name, first.listing)
+        return SourceAnswer(source.name, pair.name, first.listing, unusable=str(exc))
+    except UnknownSymbol as exc:  # delisted since its pair list was read: a definite "no such pair", not a bug
+        log.warning("%s no longer lists %s: %s", source.name, pair.symbol, exc)
+        return SourceAnswer(source.name, no_pair=True)
     except ExchangeUnavailable as exc:
         reason = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # as in _first_day: isolate the bug, retry later
