@@ -38,6 +38,7 @@ class _First:
     new: bool = False  # the listing was read now, not carried from the stored document
     no_pair: bool = False
     failure: str | None = None
+    unusable: str | None = None  # the pair exists but its first day could not be read from the answer
 
 
 def refresh_coin(
@@ -100,9 +101,12 @@ def _first_day(source: PriceSource, symbol: str, stored: CoinDocument | None) ->
             return _First(pair, known)
         try:
             return _First(pair, from_first_day(source.name, pair.name, pair.quote, source.first_day(pair)), new=True)
-        except BadPriceData as exc:  # the pair never traded, or its first day is unusable: a definite answer
+        except BadPriceData as exc:
+            # Negative prices, an empty answer, rows that are not numbers: not a "no such pair". The listing
+            # stays provisional (asked again at the next refresh) so that bad data never makes a later
+            # listing final; not pending either, since asking again at once gives the same answer.
             log.warning("%s on %s has no usable first day: %s", symbol, source.name, exc)
-            return _First(pair, no_pair=True)
+            return _First(pair, unusable=str(exc))
     except UnknownSymbol:
         return _First(no_pair=True)
     except ExchangeUnavailable as exc:
@@ -116,7 +120,7 @@ def _prices(source: PriceSource, first: _First, since: datetime | None, now: dat
     """The source's candles: its full history when `since` is None, else its daily candles since then."""
     pair = first.pair
     if pair is None or first.listing is None:
-        return SourceAnswer(source.name, no_pair=first.no_pair, failure=first.failure)
+        return SourceAnswer(source.name, no_pair=first.no_pair, failure=first.failure, unusable=first.unusable)
     try:
         # Validated here, so that one exchange's bad candles cost only its own prices.
         if since is None:
