@@ -13,6 +13,7 @@ needing them is skipped with one loud reason, repeated in the terminal summary.
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import signal
@@ -95,7 +96,7 @@ def answers_ok(host: str) -> bool:
     try:
         with urllib.request.urlopen(f"http://{host}/", timeout=1.0) as answer:  # noqa: S310 (loopback)
             return bool(answer.status == 200)
-    except OSError:
+    except (OSError, http.client.HTTPException):  # not up yet, or another of the JVM's ports (HTTP/2 only)
         return False
 
 
