@@ -287,12 +287,14 @@ def test_a_hanging_exchange_is_cut_off_by_the_timeout(fake: FakeBinance, clock: 
 
 
 def test_a_closed_port_is_exchange_unavailable(clock: FakeClock) -> None:
+    # Bound, never listening, and held for the whole test: connections are refused, and no other
+    # process can take the port meanwhile.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with _source(f"http://127.0.0.1:{port}", clock, max_retries=2) as binance, pytest.raises(ExchangeUnavailable):
-        binance.pairs()
-    assert len(clock.sleeps) == 2
+        with _source(f"http://127.0.0.1:{port}", clock, max_retries=2) as binance, pytest.raises(ExchangeUnavailable):
+            binance.pairs()
+        assert len(clock.sleeps) == 2
 
 
 @pytest.mark.timeout(20)

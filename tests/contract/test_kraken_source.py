@@ -345,12 +345,14 @@ def test_a_hang_that_passes_is_retried(fake: FakeKraken, clock: FakeClock) -> No
 
 
 def test_a_closed_port_is_exchange_unavailable(clock: FakeClock) -> None:
+    # Bound, never listening, and held for the whole test: connections are refused, and no other
+    # process can take the port meanwhile.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with _source(f"http://127.0.0.1:{port}", clock, max_retries=2) as kraken, pytest.raises(ExchangeUnavailable):
-        kraken.candles(BTC, DAILY_MINUTES)
-    assert len(clock.sleeps) == 2
+        with _source(f"http://127.0.0.1:{port}", clock, max_retries=2) as kraken, pytest.raises(ExchangeUnavailable):
+            kraken.candles(BTC, DAILY_MINUTES)
+        assert len(clock.sleeps) == 2
 
 
 def test_fake_speaks_kraken_ohlc_format(fake: FakeKraken) -> None:

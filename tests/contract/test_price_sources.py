@@ -243,13 +243,15 @@ def test_a_hanging_exchange_is_cut_off_by_the_timeout(case: Case, fake: FakeExch
 
 
 def test_a_closed_port_is_exchange_unavailable(case: Case, clock: FakeClock) -> None:
+    # Bound, never listening, and held for the whole test: connections are refused, and no other
+    # process can take the port meanwhile.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    adapter = _source(case, f"http://127.0.0.1:{port}", clock, max_retries=1)
-    with pytest.raises(ExchangeUnavailable):
-        adapter.pairs()
-    adapter.close()
+        adapter = _source(case, f"http://127.0.0.1:{port}", clock, max_retries=1)
+        with pytest.raises(ExchangeUnavailable):
+            adapter.pairs()
+        adapter.close()
 
 
 def test_the_exchanges_own_rate_limit_answer_is_rate_limited(case: Case, market: FakeMarket, clock: FakeClock) -> None:
