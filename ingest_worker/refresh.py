@@ -10,10 +10,11 @@ listing still provisional or a newly found exchange listing reads full histories
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar, cast
 
 from common.candles import DAILY_MINUTES, CandleSeries, complete
 from common.document import CoinDocument, same_facts
@@ -24,6 +25,8 @@ from common.ports import CoinStore, Pair, PriceSource
 from common.sources import SourceAnswer, decide_document
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 # Read again before the stored as_of: the 30-day window the last month needs (even if no new day
 # came) plus a margin for an exchange that lagged a day or two behind the one that set as_of.
 DAILY_LOOKBACK = timedelta(days=33)
@@ -59,11 +62,12 @@ def refresh_coin(
     existing = store.get(symbol)
     stored = None if force else existing
     # One thread per source: a rate-limited or slow exchange only delays its own answer.
-    with ThreadPoolExecutor(max_workers=max(1, len(sources)), thread_name_prefix=f"refresh-{symbol}") as pool:
-        firsts = list(pool.map(lambda source: _first_day(source, symbol, stored), sources))
-        full = stored is None or not stored.listing_complete or bool(stored.pending) or any(f.new for f in firsts)
-        since = None if full or stored is None else stored.as_of - DAILY_LOOKBACK
-        answers = list(pool.map(lambda source, first: _prices(source, first, since, now), sources, firsts))
+    firsts = _each(lambda source: _first_day(source, symbol, stored), sources, f"refresh-{symbol}")
+    full = stored is None or not stored.listing_complete or bool(stored.pending) or any(f.new for f in firsts)
+    since = None if full or stored is None else stored.as_of - DAILY_LOOKBACK
+    answers = _each(
+        lambda pair: _prices(pair[0], pair[1], since, now), list(zip(sources, firsts, strict=True)), f"refresh-{symbol}"
+    )
     try:
         doc = decide_document(symbol, answers, stored, now, history_since=since, sample_data=sample_data)
     except BadPriceData as exc:
@@ -81,6 +85,34 @@ def refresh_coin(
     else:
         log.warning("kept the stored %s document: it is newer or more complete", symbol)
     return doc
+
+
+def _each(call: Callable[[T], R], items: Sequence[T], name: str) -> list[R]:
+    """`call` on every item, each in a daemon thread of its own, results in order.
+
+    Not a ThreadPoolExecutor: its threads are joined at interpreter exit, so a source still waiting
+    for a hung exchange when the worker stops (its message already released for redelivery) would
+    keep the process alive past its shutdown deadline.
+    """
+    results: list[R | None] = [None] * len(items)
+    errors: list[BaseException] = []
+
+    def run(index: int, item: T) -> None:
+        try:
+            results[index] = call(item)
+        except BaseException as exc:  # raised in the caller's thread below, as pool.map would
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(i, item), name=f"{name}-{i}", daemon=True) for i, item in enumerate(items)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return cast(list[R], results)
 
 
 def _raise_for_missing(answers: Sequence[SourceAnswer]) -> None:
