@@ -142,7 +142,9 @@ def test_a_full_disk_at_start_stops_the_worker_with_one_line_and_exit_2(
 
 
 def problem_lines(logs: str) -> list[str]:
-    return [line for line in logs.splitlines() if " WARNING " in line or " ERROR " in line or "Traceback" in line]
+    """Warning and error lines of a structured (one JSON object a line) log, and any traceback."""
+    problems = ('"severity": "WARNING"', '"severity": "ERROR"', '"severity": "CRITICAL"', "Traceback")
+    return [line for line in logs.splitlines() if any(mark in line for mark in problems)]
 
 
 @pytest.mark.timeout(150)
