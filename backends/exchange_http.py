@@ -35,13 +35,15 @@ class Answer:
     status: int
     headers: Mapping[str, str]
     body: bytes
+    source: str = ""  # "<exchange> <what>": named in errors, so that an operator knows whose answer was bad
 
     def json(self) -> Any:
         """The body as JSON; ExchangeUnavailable when it is not (cut off, or a proxy's HTML page)."""
         try:
             return json.loads(self.body)
         except ValueError as exc:
-            raise ExchangeUnavailable(f"HTTP {self.status}: answer is not JSON") from exc
+            prefix = f"{self.source}: " if self.source else ""
+            raise ExchangeUnavailable(f"{prefix}HTTP {self.status}: answer is not JSON") from exc
 
     @property
     def retry_after_s(self) -> float | None:
@@ -132,7 +134,7 @@ class ExchangeHttp:
         except httpx.HTTPError as exc:
             raise ExchangeUnavailable(f"{self.exchange} {what}: {type(exc).__name__}") from exc
         self.requests += 1
-        return Answer(response.status_code, response.headers, response.content)
+        return Answer(response.status_code, response.headers, response.content, f"{self.exchange} {what}")
 
 
 def seconds(header: str | None) -> float | None:

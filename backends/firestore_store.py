@@ -186,7 +186,10 @@ class FirestoreCoinStore:
         if docs is None:
             watcher.close()
             self._watchers.remove(watcher)
-            raise StoreUnavailable(f"cannot load coin documents: no snapshot of {self.coins.id!r} in {timeout_s:g} s")
+            raise StoreUnavailable(
+                f"cannot load coin documents: the store is unreachable, or no snapshot of {self.coins.id!r}"
+                f" came within {timeout_s:g} s"
+            )
         return docs, watcher
 
     @property

@@ -69,6 +69,7 @@ class FirestoreWatcher:
         # hold_first: the first snapshot is the initial load, kept for first_snapshot() rather than passed on.
         self._hold_first = hold_first
         self._first = threading.Event()
+        self._unreachable = threading.Event()  # found unreachable before the first snapshot came
         self._initial: list[CoinDocument] = []
         self.reads = 0  # documents received: the first snapshot's, then each change's
 
@@ -85,7 +86,13 @@ class FirestoreWatcher:
 
     def first_snapshot(self, timeout_s: float) -> list[CoinDocument] | None:
         """Every document of the listener's first snapshot (with hold_first); None if none came in time."""
-        return list(self._initial) if self._first.wait(timeout_s) else None
+        deadline = time.monotonic() + timeout_s
+        # Given up as soon as the supervisor finds the store unreachable: the caller says so and retries,
+        # rather than staying silent for the whole timeout.
+        while not self._first.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+            if self._unreachable.is_set() or time.monotonic() >= deadline:
+                return None
+        return list(self._initial)
 
     def _on_snapshot(self, snapshots: Any, changes: Any, read_time: Any) -> None:
         self._set_health(True)
@@ -143,6 +150,8 @@ class FirestoreWatcher:
             return False
 
     def _set_health(self, healthy: bool) -> None:
+        if not healthy and not self._first.is_set():
+            self._unreachable.set()
         with self._lock:
             if healthy == self.healthy:
                 return

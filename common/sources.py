@@ -36,6 +36,7 @@ class SourceAnswer:
     series: tuple[CandleSeries, ...] = ()
     daily: CandleSeries | None = None
     failure: str | None = None
+    unusable: str | None = None  # why its prices were refused (bad data): said when no document can be built
 
 
 def _listings(answers: Sequence[SourceAnswer], stored: CoinDocument | None) -> list[ExchangeListing]:

@@ -12,7 +12,7 @@ from fake_exchange.market import FakeCoin
 from fake_exchange.ohlc import DAILY_MINUTES, DAY_S, KRAKEN_INTERVALS, ohlc_answer
 from fake_exchange.server import FakeExchange
 from fake_exchange.trades import NS, trades_since
-from fake_exchange.wire import Reply, json_reply
+from fake_exchange.wire import Reply, decimals, json_reply
 
 __all__ = ["FakeKraken", "Fault"]
 
@@ -90,8 +90,10 @@ class FakeKraken(FakeExchange):
         now_unix = self.now_unix()
 
         def build() -> bytes:
-            answer = ohlc_answer(coin.rows_on("kraken"), interval, now_unix, since)
-            return kraken_wire.ohlc_body(coin.pair_name, answer, fault)
+            rows = coin.rows_on("kraken")
+            places = self.per_version(f"places:{coin.pair_name}", lambda: decimals(r[3] for r in rows))
+            answer = ohlc_answer(rows, interval, now_unix, since)
+            return kraken_wire.ohlc_body(coin.pair_name, answer, fault, places)
 
         if (fault is not None and fault is not Fault.TRUNCATED_JSON) or interval < DAILY_MINUTES:
             return json_reply(build())

@@ -47,11 +47,16 @@ def _ohlc_row(row: Row, places: int) -> list[Any]:
     return [time, *prices, f"{volume:.8f}", count]
 
 
-def ohlc_body(pair_name: str, answer: OhlcAnswer, fault: Fault | None = None) -> bytes:
-    """`{"error":[],"result":{"<PAIR>":[[time,"o","h","l","c","vwap","vol",count],...],"last":<int>}}`."""
+def ohlc_body(pair_name: str, answer: OhlcAnswer, fault: Fault | None = None, places: int | None = None) -> bytes:
+    """`{"error":[],"result":{"<PAIR>":[[time,"o","h","l","c","vwap","vol",count],...],"last":<int>}}`.
+
+    `places`: the pair's price decimals (Kraken's pair_decimals, fixed per pair, so that a day reads the
+    same in every answer); None: enough for the answer's own lowest price.
+    """
     if fault is Fault.VANISHED:
         return dumps({"error": ["EQuery:Unknown asset pair"]})
-    places = decimals(r[3] for r in answer.rows)
+    if places is None:
+        places = decimals(r[3] for r in answer.rows)
     rows = _altered([_ohlc_row(r, places) for r in answer.rows], fault, 4)
     if fault is Fault.REORDERED:  # `last` first: a reader must not rely on key order
         return dumps({"result": {"last": answer.last, pair_name: rows}, "error": []})

@@ -66,12 +66,9 @@ def refresh_coins(
     existing = store.get_many(unique)
     pending: list[Refreshed] = []
     in_flight = max(1, coins_in_flight)
-    # Threads made once per batch, not per coin: one per coin in flight, and one per source for each.
-    with (
-        ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="refresh-coin") as pool,
-        ThreadPoolExecutor(max_workers=in_flight * max(1, len(sources)), thread_name_prefix="refresh-ask") as asks,
-    ):
-        for outcome in _decided(unique, sources, existing, now, (force, sample_data), (pool, asks), in_flight):
+    # The coins' threads are made once per batch; each asks its sources in threads of its own (decide_coin).
+    with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="refresh-coin") as pool:
+        for outcome in _decided(unique, sources, existing, now, (force, sample_data), pool, in_flight):
             if outcome.doc is None or outcome.doc is existing.get(outcome.symbol):
                 yield outcome  # failed, or unchanged: nothing to write
                 continue
@@ -88,20 +85,20 @@ def _decided(
     existing: dict[str, CoinDocument],
     now: datetime,
     flags: tuple[bool, bool],
-    pools: tuple[ThreadPoolExecutor, ThreadPoolExecutor],
+    pool: ThreadPoolExecutor,
     in_flight: int,
 ) -> Iterator[Refreshed]:
     """Each coin's decided document as it completes, at most `in_flight` coins submitted at a time.
 
-    `flags` are (force, sample_data); `pools` run the coins and their sources' calls.
+    `flags` are (force, sample_data); `pool` runs the coins.
     """
-    (force, sample_data), (pool, asks) = flags, pools
+    force, sample_data = flags
 
     def one(symbol: str) -> Refreshed:
         started = time.perf_counter()
         stored = existing.get(symbol)
         try:
-            doc = decide_coin(symbol, sources, stored, now, force=force, sample_data=sample_data, pool=asks)
+            doc = decide_coin(symbol, sources, stored, now, force=force, sample_data=sample_data)
         except Exception as exc:  # the caller maps each error to its outcome, as for one coin
             return Refreshed(symbol, None, exc, stored is not None, time.perf_counter() - started)
         if stored is not None and same_facts(doc, stored):

@@ -10,10 +10,11 @@ listing still provisional or a newly found exchange listing reads full histories
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar, cast
 
 from common.candles import DAILY_MINUTES, CandleSeries, complete
 from common.document import CoinDocument, same_facts
@@ -24,6 +25,8 @@ from common.ports import CoinStore, Pair, PriceSource
 from common.sources import SourceAnswer, decide_document
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 # Read again before the stored as_of: the 30-day window the last month needs (even if no new day
 # came) plus a margin for an exchange that lagged a day or two behind the one that set as_of.
 DAILY_LOOKBACK = timedelta(days=33)
@@ -38,6 +41,7 @@ class _First:
     new: bool = False  # the listing was read now, not carried from the stored document
     no_pair: bool = False
     failure: str | None = None
+    unusable: str | None = None  # the pair exists but its first day could not be read from the answer
 
 
 def refresh_coin(
@@ -72,27 +76,27 @@ def decide_coin(
     *,
     force: bool = False,
     sample_data: bool = False,
-    pool: ThreadPoolExecutor | None = None,
 ) -> CoinDocument:
     """Ask every source about `symbol` and decide its document from them and `existing` (the stored one).
 
     Reads and writes no store: the caller read `existing` and saves the result, one coin at a
     time (refresh_coin) or a batch at a time (refresh_coins). Raises as refresh_coin does.
-    `pool` runs the sources' calls (a thread each must be free); None: a pool of this call's own.
     """
     stored = None if force else existing
     # One thread per source: a rate-limited or slow exchange only delays its own answer.
-    if pool is None:
-        with ThreadPoolExecutor(max_workers=max(1, len(sources)), thread_name_prefix=f"refresh-{symbol}") as own:
-            return decide_coin(symbol, sources, existing, now, force=force, sample_data=sample_data, pool=own)
-    firsts = list(pool.map(lambda source: _first_day(source, symbol, stored), sources))
+    firsts = _each(lambda source: _first_day(source, symbol, stored), sources, f"refresh-{symbol}")
     full = stored is None or not stored.listing_complete or bool(stored.pending) or any(f.new for f in firsts)
     since = None if full or stored is None else stored.as_of - DAILY_LOOKBACK
-    answers = list(pool.map(lambda source, first: _prices(source, first, since, now), sources, firsts))
+    answers = _each(
+        lambda pair: _prices(pair[0], pair[1], since, now), list(zip(sources, firsts, strict=True)), f"refresh-{symbol}"
+    )
     try:
         return decide_document(symbol, answers, stored, now, history_since=since, sample_data=sample_data)
-    except BadPriceData:
+    except BadPriceData as exc:
         _raise_for_missing(answers)
+        refused = [f"{a.exchange}: {a.unusable}" for a in answers if a.unusable is not None]
+        if refused:  # the reason an operator reads names each exchange's bad data, not only the outcome
+            raise BadPriceData("; ".join([str(exc), *refused])) from exc
         raise
 
 
@@ -103,6 +107,34 @@ def log_saved(doc: CoinDocument, written: bool) -> None:
         log.info("refreshed %s: listing on %s (%s), as_of %s", doc.symbol, doc.exchange, state, doc.as_of.isoformat())
     else:
         log.warning("kept the stored %s document: it is newer or more complete", doc.symbol)
+
+
+def _each(call: Callable[[T], R], items: Sequence[T], name: str) -> list[R]:
+    """`call` on every item, each in a daemon thread of its own, results in order.
+
+    Not a ThreadPoolExecutor: its threads are joined at interpreter exit, so a source still waiting
+    for a hung exchange when the worker stops (its message already released for redelivery) would
+    keep the process alive past its shutdown deadline.
+    """
+    results: list[R | None] = [None] * len(items)
+    errors: list[BaseException] = []
+
+    def run(index: int, item: T) -> None:
+        try:
+            results[index] = call(item)
+        except BaseException as exc:  # raised in the caller's thread below, as pool.map would
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(i, item), name=f"{name}-{i}", daemon=True) for i, item in enumerate(items)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return cast(list[R], results)
 
 
 def _raise_for_missing(answers: Sequence[SourceAnswer]) -> None:
@@ -123,9 +155,12 @@ def _first_day(source: PriceSource, symbol: str, stored: CoinDocument | None) ->
             return _First(pair, known)
         try:
             return _First(pair, from_first_day(source.name, pair.name, pair.quote, source.first_day(pair)), new=True)
-        except BadPriceData as exc:  # the pair never traded, or its first day is unusable: a definite answer
+        except BadPriceData as exc:
+            # Negative prices, an empty answer, rows that are not numbers: not a "no such pair". The listing
+            # stays provisional (asked again at the next refresh) so that bad data never makes a later
+            # listing final; not pending either, since asking again at once gives the same answer.
             log.warning("%s on %s has no usable first day: %s", symbol, source.name, exc)
-            return _First(pair, no_pair=True)
+            return _First(pair, unusable=str(exc))
     except UnknownSymbol:
         return _First(no_pair=True)
     except ExchangeUnavailable as exc:
@@ -139,7 +174,7 @@ def _prices(source: PriceSource, first: _First, since: datetime | None, now: dat
     """The source's candles: its full history when `since` is None, else its daily candles since then."""
     pair = first.pair
     if pair is None or first.listing is None:
-        return SourceAnswer(source.name, no_pair=first.no_pair, failure=first.failure)
+        return SourceAnswer(source.name, no_pair=first.no_pair, failure=first.failure, unusable=first.unusable)
     try:
         # Validated here, so that one exchange's bad candles cost only its own prices.
         if since is None:
@@ -154,7 +189,10 @@ def _prices(source: PriceSource, first: _First, since: datetime | None, now: dat
         return SourceAnswer(source.name, pair.name, first.listing, series=series, daily=daily)
     except BadPriceData as exc:  # asking again gives the same unusable answer: keep the listing, no prices
         log.warning("%s prices of %s are unusable: %s", source.name, pair.symbol, exc)
-        return SourceAnswer(source.name, pair.name, first.listing)
+        return SourceAnswer(source.name, pair.name, first.listing, unusable=str(exc))
+    except UnknownSymbol as exc:  # delisted since its pair list was read: a definite "no such pair", not a bug
+        log.warning("%s no longer lists %s: %s", source.name, pair.symbol, exc)
+        return SourceAnswer(source.name, no_pair=True)
     except ExchangeUnavailable as exc:
         reason = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # as in _first_day: isolate the bug, retry later

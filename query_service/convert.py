@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -184,10 +184,24 @@ def graph_data(doc: CoinDocument) -> str:
     return json.dumps(frame_json)
 
 
-def legacy_message(done: LamboAnswer, investment: int, symbol: str, generated_at: datetime) -> str:
+class TradeFigures(Protocol):
+    """The figures of an answer the legacy message reads (a LamboAnswer has them)."""
+
+    @property
+    def coins_bought(self) -> float: ...
+    @property
+    def profit_usd(self) -> float: ...
+    @property
+    def growth_factor(self) -> float: ...
+    @property
+    def lambos(self) -> float: ...
+
+
+def legacy_message(done: TradeFigures, investment: int, symbol: str, generated_at: datetime) -> str:
     """The legacy API's `message`: the original's keys and rounding (PROFIT, GROWTHFACTOR, LAMBOS to cents).
 
-    The typed API keeps full precision; old front ends print these as they come.
+    The typed API keeps full precision; old front ends print these as they come. Only the trade's
+    arithmetic is read.
     """
     return json.dumps(
         {

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from backends.redelivery import Redelivery
 from backends.sqlite_queue import SQLiteRefreshQueue
 from common.ports import Delivery, Verdict
 
@@ -17,7 +18,8 @@ WAIT_S = 20.0
 
 def embedded(queue_path: Path, bodies: Sequence[bytes]) -> list[str]:
     """Publish `bodies` and nack every delivery until the embedded queue dead-letters them all; their ids."""
-    queue = SQLiteRefreshQueue(queue_path, poll_interval_s=0.02, nack_backoff_s=0.01, max_delivery_attempts=ATTEMPTS)
+    redelivery = Redelivery(backoff_min_s=0.01, backoff_max_s=0.01, budget_s=0, max_attempts=ATTEMPTS)
+    queue = SQLiteRefreshQueue(queue_path, poll_interval_s=0.02, redelivery=redelivery)
     ids = [queue.publish(body, {"origin": "test"}) for body in bodies]
 
     def refuse(_delivery: Delivery) -> Verdict:

@@ -4,17 +4,19 @@ Fixtures `pubsub_emulator` and `firestore_emulator` return the emulator's host:p
 and, for the rest of the session, set PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST
 and GOOGLE_CLOUD_PROJECT so Google clients talk to them. Emulators already running
 (DELOS_TEST_PUBSUB_EMULATOR_HOST / DELOS_TEST_FIRESTORE_EMULATOR_HOST, e.g. started
-once by CI) are reused; otherwise they are started with gcloud on free loopback ports
-and their whole process group is stopped at the end. Without gcloud, every test
+once by CI) are reused; otherwise they are started with gcloud on 127.0.0.1 port 0
+(no port picked then released, for another process to take in between) and the port
+the emulator's process tree listens on is read from /proc; their whole process group
+is stopped at the end. Without gcloud, every test
 needing them is skipped with one loud reason, repeated in the terminal summary.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -34,11 +36,68 @@ READY_TIMEOUT_S = 90.0  # the Firestore emulator is a JVM: several seconds, more
 STOP_TIMEOUT_S = 10.0
 
 
-def free_port() -> int:
-    """A loopback port free right now (the emulator binds it a moment later)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+ANY_PORT = "127.0.0.1:0"
+LISTEN = "0A"  # the TCP state LISTEN in /proc/net/tcp*
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every descendant (gcloud starts a shell that starts the emulator's JVM)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                queue.extend(int(child) for child in children.read_text().split())
+            except OSError:  # the thread or process ended meanwhile
+                continue
+    return found
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports the process tree of `pid` listens on: its sockets' inodes matched in /proc/<pid>/net/tcp*."""
+    inodes: set[str] = set()
+    tree = process_tree(pid)
+    for member in tree:
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{member}/fd").iterdir()]
+        except OSError:
+            continue
+        inodes.update(link[len("socket:[") : -1] for link in links if link.startswith("socket:["))
+    ports = set()
+    for member in tree:
+        for table in ("tcp", "tcp6"):
+            try:
+                rows = Path(f"/proc/{member}/net/{table}").read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for row in rows:
+                fields = row.split()
+                if fields[3] == LISTEN and fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def bound_host(process: subprocess.Popen[bytes], log_path: Path) -> str:
+    """The 127.0.0.1:PORT an emulator started on port 0 answers on (it prints 0): found in /proc, bounded."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline and process.poll() is None:
+        for port in sorted(listening_ports(process.pid)):
+            host = f"127.0.0.1:{port}"
+            if answers_ok(host):
+                return host
+        time.sleep(0.25)
+    tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
+    raise RuntimeError(f"emulator not listening after {READY_TIMEOUT_S:.0f} s:\n{tail}")
+
+
+def answers_ok(host: str) -> bool:
+    """Both emulators answer "Ok" (HTTP 200) at their root once ready."""
+    try:
+        with urllib.request.urlopen(f"http://{host}/", timeout=1.0) as answer:  # noqa: S310 (loopback)
+            return bool(answer.status == 200)
+    except (OSError, http.client.HTTPException):  # not up yet, or another of the JVM's ports (HTTP/2 only)
+        return False
 
 
 def wait_until_ready(host: str, process: subprocess.Popen[bytes] | None, log_path: Path | None) -> None:
@@ -47,12 +106,9 @@ def wait_until_ready(host: str, process: subprocess.Popen[bytes] | None, log_pat
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             break
-        try:
-            with urllib.request.urlopen(f"http://{host}/", timeout=1.0) as answer:  # noqa: S310 (loopback)
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
+        if answers_ok(host):
+            return
+        time.sleep(0.25)
     tail = log_path.read_text(errors="replace")[-2000:] if log_path and log_path.exists() else ""
     raise RuntimeError(f"emulator at {host} not ready after {READY_TIMEOUT_S:.0f} s:\n{tail}")
 
@@ -87,11 +143,10 @@ def _emulator(
     else:
         if shutil.which("gcloud") is None:
             pytest.skip(GCLOUD_MISSING)
-        host = f"127.0.0.1:{free_port()}"
         log_path = tmp.mktemp(kind) / "emulator.log"
-        process = start([*command, f"--host-port={host}"], log_path)
+        process = start([*command, f"--host-port={ANY_PORT}"], log_path)
         try:
-            wait_until_ready(host, process, log_path)
+            host = bound_host(process, log_path)
         except BaseException:
             stop(process)
             raise

@@ -250,14 +250,16 @@ def test_a_hang_that_passes_is_retried(case: Case, fake: FakeExchange, clock: Fa
 
 
 def test_a_closed_port_is_exchange_unavailable(case: Case, clock: FakeClock) -> None:
+    # Bound, never listening, and held for the whole test: connections are refused, and no other
+    # process can take the port meanwhile.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    adapter = _source(case, f"http://127.0.0.1:{port}", clock, max_retries=2)
-    with pytest.raises(ExchangeUnavailable):
-        adapter.pairs()
-    adapter.close()
-    assert len(clock.sleeps) == 2
+        adapter = _source(case, f"http://127.0.0.1:{port}", clock, max_retries=2)
+        with pytest.raises(ExchangeUnavailable):
+            adapter.pairs()
+        adapter.close()
+        assert len(clock.sleeps) == 2
 
 
 def test_the_exchanges_own_rate_limit_answer_is_rate_limited(case: Case, market: FakeMarket, clock: FakeClock) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from fake_exchange import FakeKraken, sample_market
+from tests.e2e.exchanges import Exchanges, running_exchanges
 
 
 @pytest.fixture
@@ -17,3 +18,10 @@ def exchange() -> Iterator[FakeKraken]:
     fake.start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def exchanges() -> Iterator[Exchanges]:
+    """All five exchanges on loopback, each in its own format, over one sample market of today."""
+    with running_exchanges(sample_market(datetime.now(UTC))) as running:
+        yield running

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,18 +15,23 @@ from typing import TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from common.exchanges import LIVE_EXCHANGES
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 NO_EXCHANGE = "http://127.0.0.1:9"  # the discard port: nothing listens there
+# For a test about something other than the exchanges: Kraken alone, no archive, so every listing is final.
+KRAKEN_ONLY = {"DELOS_EXCHANGES": "kraken", "DELOS_ARCHIVE_DIR": ""}
+# What `delos serve` and `delos run` log once bound: started with PORT=0, the port the system gave them.
+LISTENING = re.compile(r"listening on [\d.]+:(\d+)")
+LISTEN_TIMEOUT_S = 30.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def exchange_urls(urls: Mapping[str, str]) -> dict[str, str]:
+    """DELOS_<EXCHANGE>_URL for each exchange -> base URL given."""
+    return {f"DELOS_{name.upper()}_URL": url for name, url in urls.items()}
 
 
 def wait_for(probe: Callable[[], T | None], timeout_s: float, what: str, interval_s: float = 0.1) -> T:
@@ -47,8 +52,8 @@ def wait_for(probe: Callable[[], T | None], timeout_s: float, what: str, interva
 def delos_env(base: Mapping[str, str], **overrides: str) -> dict[str, str]:
     """The child environment: the test's settings, nothing inherited from the developer's DELOS_*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DELOS_")}
-    # Never the real exchange: a child that is not given the fake's URL meets a closed loopback port.
-    env["DELOS_KRAKEN_URL"] = NO_EXCHANGE
+    # Never a real exchange: a child that is not given a fake's URL meets a closed loopback port.
+    env.update(exchange_urls(dict.fromkeys(LIVE_EXCHANGES, NO_EXCHANGE)))
     env.update(base)
     env.update(overrides)
     env["PYTHONPATH"] = str(REPO)
@@ -70,6 +75,19 @@ class DelosProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+    def target(self, timeout_s: float = LISTEN_TIMEOUT_S) -> str:
+        """The 127.0.0.1:PORT the process reports it listens on (start it with PORT=0); bounded wait."""
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            match = LISTENING.search(self.logs())
+            if match is not None:
+                return f"127.0.0.1:{match.group(1)}"
+            if self.proc.poll() is not None:
+                raise AssertionError(f"exited with {self.proc.returncode} before listening:\n{self.logs()}")
+            time.sleep(0.05)
+        raise AssertionError(f"no listening line after {timeout_s:.0f} s:\n{self.logs()}")
 
     def logs(self) -> str:
         if not self._log.closed:  # still running; after stop() the file is complete

@@ -13,7 +13,7 @@ import pytest
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
 from fake_exchange import FakeKraken
-from tests.e2e.harness import DelosProcess, delos_env, free_port, is_serving, run_cli, wait_for
+from tests.e2e.harness import KRAKEN_ONLY, DelosProcess, delos_env, is_serving, run_cli, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -31,20 +31,21 @@ def metric_entries(logs: str) -> dict[str, list[dict[str, Any]]]:
 def test_metrics_of_the_worker_and_the_query_service(mode: str, exchange: FakeKraken, tmp_path: Path) -> None:
     env = delos_env(
         {
+            **KRAKEN_ONLY,
             "DELOS_BACKEND": "embedded",
             "DELOS_DATA_DIR": str(tmp_path),
             "DELOS_KRAKEN_URL": exchange.base_url,
             "DELOS_REQUEST_INTERVAL": "0",
             "DELOS_POLL_INTERVAL": "0.1",
             "DELOS_METRICS": mode,
-            "PORT": str(free_port()),
+            "PORT": "0",
         }
     )
-    target = f"127.0.0.1:{env['PORT']}"
     serve = DelosProcess(["serve"], env, tmp_path / "serve.log")
     worker = DelosProcess(["worker"], env, tmp_path / "worker.log")
     try:
         assert run_cli(["publish", "BTC", "--wait", "--timeout", "60"], env, timeout_s=90).returncode == 0
+        target = serve.target()
         wait_for(lambda: is_serving(target), 30, "the query service to report SERVING")
         with grpc.insecure_channel(target) as channel:
             stub = pb_grpc.LamboServiceStub(channel)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fake_exchange import FakeKraken, Fault
-from tests.e2e.harness import DelosProcess, delos_env, run_cli
+from tests.e2e.harness import KRAKEN_ONLY, DelosProcess, delos_env, run_cli
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.timeout(180)
 @pytest.fixture(params=["embedded", pytest.param("gcp", marks=pytest.mark.emulator)])
 def env(request: pytest.FixtureRequest, tmp_path: Path, exchange: FakeKraken) -> dict[str, str]:
     fast = {
+        **KRAKEN_ONLY,
         "DELOS_KRAKEN_URL": exchange.base_url,
         "DELOS_REQUEST_INTERVAL": "0",
         "DELOS_MAX_RETRIES": "0",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fake_exchange import FakeKraken, sample_market
-from tests.e2e.harness import delos_env, free_port
+from tests.e2e.harness import KRAKEN_ONLY, delos_env
 
 
 @pytest.fixture
@@ -28,9 +28,11 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def embedded_env(exchange: FakeKraken, data_dir: Path) -> dict[str, str]:
-    """Settings of a fast embedded Delos against the loopback exchange: no throttle, short timeouts and leases."""
+    """Settings of a fast embedded Delos against the loopback Kraken alone (no archive, so every listing is
+    final): no throttle, short timeouts and leases. PORT=0: a server reports its port (DelosProcess.target)."""
     return delos_env(
         {
+            **KRAKEN_ONLY,
             "DELOS_BACKEND": "embedded",
             "DELOS_DATA_DIR": str(data_dir),
             "DELOS_KRAKEN_URL": exchange.base_url,
@@ -41,6 +43,6 @@ def embedded_env(exchange: FakeKraken, data_dir: Path) -> dict[str, str]:
             "DELOS_BACKOFF_CAP": "0.05",
             "DELOS_ACK_DEADLINE": "3",
             "DELOS_POLL_INTERVAL": "0.1",
-            "PORT": str(free_port()),
+            "PORT": "0",
         }
     )

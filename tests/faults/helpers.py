@@ -43,14 +43,15 @@ def facts(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def reference_facts(base_url: str, symbols: Iterable[str], folder: Path) -> dict[str, dict[str, Any]]:
-    """What one uninterrupted refresh of each coin stores: the state every fault scenario must converge to."""
+    """What one uninterrupted refresh of each coin from Kraken alone stores (KRAKEN_ONLY settings): the state
+    every Kraken fault scenario must converge to."""
     folder.mkdir(parents=True, exist_ok=True)
     store = SQLiteCoinStore(folder / "reference.sqlite3")
     try:
         policy = RetryPolicy(request_interval_s=0, max_retries=0)
         with KrakenPriceSource(http_client(base_url, 10.0), policy=policy) as source:
             for symbol in symbols:
-                refresh_coin(symbol, source, store, datetime.now(UTC), exchange="kraken")
+                refresh_coin(symbol, [source], store, datetime.now(UTC))
     finally:
         store.close()
     return {symbol: facts(doc) for symbol, doc in stored_rows(folder / "reference.sqlite3").items()}

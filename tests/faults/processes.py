@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import time
@@ -10,10 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.harness import DelosProcess, wait_for
+from tests.e2e.harness import DelosProcess
 
 EXIT_TIMEOUT_S = 30.0
-LISTENING = re.compile(r"listening on [\d.]+:(\d+)")
 
 
 @dataclass
@@ -49,8 +47,7 @@ def run_until_exit(args: list[str], env: Mapping[str, str], log: Path, timeout_s
 
 def bound_target(process: DelosProcess, timeout_s: float = EXIT_TIMEOUT_S) -> str:
     """The 127.0.0.1:PORT a process started with PORT=0 reports it listens on."""
-    match = wait_for(lambda: LISTENING.search(process.logs()), timeout_s, "the listening line")
-    return f"127.0.0.1:{match.group(1)}"
+    return process.target(timeout_s)
 
 
 def copy_data_dir(source: Path, target: Path) -> Path:

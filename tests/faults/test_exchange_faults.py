@@ -11,14 +11,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ingest_worker.kraken import KrakenPriceSource
 
+from backends.exchange_http import RetryPolicy, http_client
+from backends.kraken import KrakenPriceSource
 from backends.sqlite_queue import SQLiteRefreshQueue
 from backends.sqlite_store import SQLiteCoinStore
 from common import messages
 from common.ports import Delivery, Verdict
 from fake_exchange import FakeKraken, Fault, sample_market
 from ingest_worker.handler import RefreshHandler
+from ingest_worker.refresh import refresh_coin
 from tests.e2e.harness import DelosProcess, wait_for
 from tests.faults.helpers import queue_counts, stored_rows
 
@@ -62,15 +64,9 @@ def store(tmp_path: Path) -> Iterator[SQLiteCoinStore]:
 
 @pytest.fixture
 def handler(fake: FakeKraken, store: SQLiteCoinStore) -> Iterator[RefreshHandler]:
-    source = KrakenPriceSource(
-        fake.base_url,
-        timeout_s=HTTP_TIMEOUT_S,
-        request_interval_s=0,
-        max_retries=MAX_RETRIES,
-        backoff_base_s=0.01,
-        backoff_cap_s=0.05,
-    )
-    yield RefreshHandler(source=source, store=store, coins=(), clock=lambda: datetime.now(UTC))
+    policy = RetryPolicy(request_interval_s=0, max_retries=MAX_RETRIES, backoff_base_s=0.01, backoff_cap_s=0.05)
+    source = KrakenPriceSource(http_client(fake.base_url, HTTP_TIMEOUT_S), policy=policy)
+    yield RefreshHandler(sources=[source], store=store, coins=(), clock=lambda: datetime.now(UTC))
     source.close()
 
 
@@ -79,22 +75,31 @@ def deliver(handler: RefreshHandler, *symbols: str) -> Verdict:
     return handler(Delivery(message_id="m", body=body))
 
 
+# What the coin's failure record says when Kraken, its only exchange, gave no usable answer.
+NO_ANSWER = "ExchangeUnavailable: no usable answer yet; kraken: "
 # fault -> (transient: retried then nacked; reason the operator reads)
 TRANSIENT_FAULTS = {
-    Fault.RATE_LIMIT: "RateLimited: Kraken XETHZUSD: EAPI:Rate limit exceeded",
-    Fault.HTTP_429: "RateLimited: Kraken XETHZUSD: HTTP 429",
-    Fault.HTTP_500: "ExchangeUnavailable: Kraken XETHZUSD: HTTP 500",
-    Fault.HTTP_503: "ExchangeUnavailable: Kraken XETHZUSD: HTTP 503",
-    Fault.HANG: f"ExchangeUnavailable: Kraken XETHZUSD: no answer within {HTTP_TIMEOUT_S:g} s",
-    Fault.TRUNCATED_JSON: "ExchangeUnavailable: Kraken XETHZUSD: answer is not JSON",
-    Fault.HTML: "ExchangeUnavailable: Kraken XETHZUSD: answer is not JSON",
+    Fault.RATE_LIMIT: NO_ANSWER + "RateLimited: Kraken OHLC XETHZUSD: EAPI:Rate limit exceeded",
+    Fault.HTTP_429: NO_ANSWER + "RateLimited: Kraken OHLC XETHZUSD: HTTP 429",
+    Fault.HTTP_500: NO_ANSWER + "ExchangeUnavailable: Kraken OHLC XETHZUSD: HTTP 500",
+    Fault.HTTP_503: NO_ANSWER + "ExchangeUnavailable: Kraken OHLC XETHZUSD: HTTP 503",
+    Fault.HANG: NO_ANSWER + "ExchangeUnavailable: kraken OHLC XETHZUSD: no answer in time",
+    Fault.TRUNCATED_JSON: NO_ANSWER + "ExchangeUnavailable: kraken OHLC XETHZUSD: HTTP 200: answer is not JSON",
+    Fault.HTML: NO_ANSWER + "ExchangeUnavailable: kraken OHLC XETHZUSD: HTTP 200: answer is not JSON",
 }
+# The document cannot be built from Kraken's bad candles: the reason says so and names Kraken's.
+NO_PRICES = "BadPriceData: no live exchange has a complete daily candle; kraken: "
+NO_PAIR = "UnknownSymbol: no enabled exchange has a pair for this symbol"
+# fault -> (permanent: never retried; reason the operator reads)
 PERMANENT_FAULTS = {
-    Fault.NON_NUMERIC: "BadPriceData: Kraken OHLC row",
-    Fault.NEGATIVE: "BadPriceData",
-    Fault.EMPTY: "BadPriceData",
-    Fault.VANISHED: "UnknownSymbol: Kraken XETHZUSD: EQuery:Unknown asset pair",
+    Fault.NON_NUMERIC: NO_PRICES + "Kraken OHLC row [",
+    Fault.NEGATIVE: NO_PRICES + "close -",
+    Fault.EMPTY: NO_PRICES + "Kraken OHLC XETHZUSD: no candle with trades",
+    Fault.VANISHED: NO_PAIR,
 }
+# Requests a permanent fault costs: the daily candles since the stored month, then (none of them being usable)
+# the whole daily history once, as for a coin quiet for a month; an unknown pair ends it at the first.
+PERMANENT_REQUESTS = {Fault.NON_NUMERIC: 2, Fault.NEGATIVE: 2, Fault.EMPTY: 2, Fault.VANISHED: 1}
 
 
 def seed_then_advance(handler: RefreshHandler, store: SQLiteCoinStore, clock: Clock) -> dict[str, object]:
@@ -128,10 +133,10 @@ def test_a_failing_coin_is_retried_within_bounds_then_marked_failed_and_the_next
     expected = TRANSIENT_FAULTS.get(fault) or PERMANENT_FAULTS[fault]
     assert reason.startswith(expected), reason
     assert "Traceback" not in reason and len(reason) <= 500
-    # Bounded: 1 + MAX_RETRIES attempts of the failing request when transient, exactly one when permanent,
+    # Bounded: 1 + MAX_RETRIES attempts of the failing request when transient, no retry when permanent,
     # plus the healthy coin's two (weekly and daily).
     attempts = fake.requests["OHLC"] - requests_before - 2
-    assert attempts == (1 + MAX_RETRIES if transient else 1)
+    assert attempts == (1 + MAX_RETRIES if transient else PERMANENT_REQUESTS[fault])
     assert elapsed < (1 + MAX_RETRIES) * HTTP_TIMEOUT_S + 3.0
     assert store.failure(HEALTHY) is None
 
@@ -141,21 +146,21 @@ def test_a_pair_delisted_from_the_exchange_marks_the_coin_failed_without_retryin
 ) -> None:
     seeded = seed_then_advance(handler, store, clock)
     fake.market.remove(FAILING_PAIR)
-    with KrakenPriceSource(fake.base_url, request_interval_s=0, max_retries=MAX_RETRIES) as fresh:
-        handler.source = fresh  # a new adapter: the pair list it caches is fetched after the delisting
+    policy = RetryPolicy(request_interval_s=0, max_retries=MAX_RETRIES)
+    with KrakenPriceSource(http_client(fake.base_url, 10.0), policy=policy) as fresh:
+        handler.sources = [fresh]  # a new adapter: the pair list it caches is fetched after the delisting
         assert deliver(handler, FAILING, HEALTHY) is Verdict.ACK
     assert stored_rows(store.path)[FAILING] == seeded
     failure = store.failure(FAILING)
-    assert failure is not None and failure[0] == "UnknownSymbol: Kraken has no USD pair for ETH"
+    assert failure is not None and failure[0] == NO_PAIR
     assert store.failure(HEALTHY) is None
 
 
 def test_retry_after_is_honoured_between_attempts(fake: FakeKraken, store: SQLiteCoinStore, clock: Clock) -> None:
     fake.inject(Fault.HTTP_429, times=1, path="OHLC", pair=FAILING_PAIR, retry_after_s=1)
-    with KrakenPriceSource(
-        fake.base_url, request_interval_s=0, max_retries=1, backoff_base_s=0.01, backoff_cap_s=5
-    ) as source:
-        handler = RefreshHandler(source=source, store=store, coins=(), clock=lambda: datetime.now(UTC))
+    policy = RetryPolicy(request_interval_s=0, max_retries=1, backoff_base_s=0.01, backoff_cap_s=5)
+    with KrakenPriceSource(http_client(fake.base_url, 10.0), policy=policy) as source:
+        handler = RefreshHandler(sources=[source], store=store, coins=(), clock=lambda: datetime.now(UTC))
         started = time.monotonic()
         assert deliver(handler, FAILING) is Verdict.ACK
     assert time.monotonic() - started >= 1.0  # waited for the exchange's Retry-After, then succeeded
@@ -166,6 +171,14 @@ def test_retry_after_is_honoured_between_attempts(fake: FakeKraken, store: SQLit
 def test_the_worker_process_marks_a_failing_coin_and_keeps_handling_the_next_messages(
     embedded_env: dict[str, str], exchange: FakeKraken, data_dir: Path, tmp_path: Path
 ) -> None:
+    # A coin the store knows: only those get a failure record while an exchange is down (an unknown
+    # symbol cannot be told from a coin listed only there, and junk must not grow the store).
+    data_dir.mkdir(parents=True)
+    known = SQLiteCoinStore(data_dir / "coins.sqlite3")
+    with KrakenPriceSource(http_client(exchange.base_url, 10.0), policy=RetryPolicy(request_interval_s=0)) as kraken:
+        refresh_coin(FAILING, [kraken], known, datetime.now(UTC))
+    known.close()
+    seeded = stored_rows(data_dir / "coins.sqlite3")[FAILING]
     exchange.inject(Fault.HTTP_503, times=10_000, path="OHLC", pair=FAILING_PAIR)
     queue = SQLiteRefreshQueue(data_dir / "queue.sqlite3")
     for symbol in (FAILING, HEALTHY, "DOGE"):
@@ -181,8 +194,8 @@ def test_the_worker_process_marks_a_failing_coin_and_keeps_handling_the_next_mes
         store = SQLiteCoinStore(data_dir / "coins.sqlite3")
         failure = wait_for(lambda: store.failure(FAILING), 10, "the failure record")
         store.close()
-        assert failure[0] == "ExchangeUnavailable: Kraken XETHZUSD: HTTP 503"
-        assert FAILING not in stored_rows(data_dir / "coins.sqlite3")
+        assert failure[0] == NO_ANSWER + "ExchangeUnavailable: Kraken OHLC XETHZUSD: HTTP 503"
+        assert stored_rows(data_dir / "coins.sqlite3")[FAILING] == seeded
         # Nacked with backoff, redelivered, and dead-lettered after the queue's five attempts: never lost silently.
         wait_for(lambda: queue_counts(data_dir / "queue.sqlite3") == (0, 1), 30, "the message to be dead-lettered")
         assert worker.proc.poll() is None
@@ -190,5 +203,5 @@ def test_the_worker_process_marks_a_failing_coin_and_keeps_handling_the_next_mes
         code = worker.stop(signal.SIGTERM)
     assert code == 0, worker.logs()
     logs = worker.logs()
-    assert "refresh of ETH failed: ExchangeUnavailable: Kraken XETHZUSD: HTTP 503" in logs
+    assert f"refresh of ETH failed: {NO_ANSWER}ExchangeUnavailable: Kraken OHLC XETHZUSD: HTTP 503" in logs
     assert "Traceback" not in logs

@@ -13,7 +13,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.e2e.harness import DelosProcess, delos_env, free_port, wait_for
+from tests.e2e.harness import NO_EXCHANGE, DelosProcess, delos_env, wait_for
 from tests.faults.processes import bound_target
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(90)]
@@ -30,7 +30,7 @@ def test_an_unreadable_firestore_at_start_keeps_serve_not_serving_and_says_why(t
         {
             "DELOS_BACKEND": "gcp",
             "GOOGLE_CLOUD_PROJECT": "delos-unreachable",
-            "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{free_port()}",
+            "FIRESTORE_EMULATOR_HOST": NO_EXCHANGE.removeprefix("http://"),  # nothing listens there
             "PORT": "0",
         }
     )

@@ -14,9 +14,10 @@ import pytest
 from backends.sqlite_queue import SQLiteRefreshQueue
 from backends.sqlite_store import SQLiteCoinStore
 from cli.run import serve_all
+from common.exchanges import LIVE_EXCHANGES
 from common.ports import Delivery, Verdict
 from common.settings import Settings
-from tests.e2e.harness import DelosProcess, answered, delos_env, wait_for
+from tests.e2e.harness import NO_EXCHANGE, DelosProcess, answered, delos_env, wait_for
 from tests.faults.processes import bound_target
 
 pytestmark = [pytest.mark.faults]
@@ -91,7 +92,7 @@ class BrokenQueue:
 @pytest.mark.timeout(60)
 def test_a_dying_worker_thread_stops_delos_run_with_what_died(tmp_path: Path) -> None:
     store = SQLiteCoinStore(tmp_path / "coins.sqlite3")
-    settings = Settings(data_dir=tmp_path, port=0, kraken_url="http://127.0.0.1:9")
+    settings = Settings(data_dir=tmp_path, port=0, exchange_urls=dict.fromkeys(LIVE_EXCHANGES, NO_EXCHANGE))
     try:
         failure = asyncio.run(asyncio.wait_for(serve_all(settings, store, BrokenQueue(), False), 30))
     finally:

@@ -58,8 +58,8 @@ def one_call(channel: grpc.Channel, rng: random.Random) -> None:
 def serve(embedded_env: dict[str, str], data_dir: Path, tmp_path: Path) -> DelosProcess:
     seed_store(data_dir / "coins.sqlite3", SYMBOLS)
     process = DelosProcess(["serve"], embedded_env, tmp_path / "serve.log")
-    target = f"127.0.0.1:{embedded_env['PORT']}"
     try:
+        target = process.target()
         wait_for(lambda: is_serving(target), 30, "the query service to report SERVING")
     except BaseException:
         process.stop()
@@ -68,7 +68,7 @@ def serve(embedded_env: dict[str, str], data_dir: Path, tmp_path: Path) -> Delos
 
 
 def test_64_concurrent_clients_get_no_error(serve: DelosProcess, embedded_env: dict[str, str]) -> None:
-    target = f"127.0.0.1:{embedded_env['PORT']}"
+    target = serve.target()
 
     def client(seed: int) -> int:
         rng = random.Random(seed)
@@ -90,7 +90,7 @@ def test_64_concurrent_clients_get_no_error(serve: DelosProcess, embedded_env: d
 def test_sigterm_under_load_turns_health_not_serving_first_finishes_calls_and_exits_in_time(
     serve: DelosProcess, embedded_env: dict[str, str], run: int
 ) -> None:
-    target = f"127.0.0.1:{embedded_env['PORT']}"
+    target = serve.target()
     health: list[tuple[float, int]] = []
     outcomes: list[tuple[float, grpc.StatusCode]] = []
     stop_load = threading.Event()

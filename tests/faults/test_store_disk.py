@@ -21,7 +21,7 @@ from backends.sqlite_queue import SQLiteRefreshQueue
 from common import messages
 from fake_exchange import FakeKraken
 from ingest_worker.status import STATUS_FILE, read_status
-from tests.e2e.harness import DelosProcess, delos_env, wait_for
+from tests.e2e.harness import KRAKEN_ONLY, DelosProcess, delos_env, wait_for
 from tests.faults.helpers import seed_store, stored_rows
 from tests.faults.processes import run_until_exit
 
@@ -85,6 +85,7 @@ def tmpfs(tmp_path: Path) -> Iterator[Tmpfs]:
 def env_for(data: Path, exchange: FakeKraken, **overrides: str) -> dict[str, str]:
     return delos_env(
         {
+            **KRAKEN_ONLY,
             "DELOS_DATA_DIR": str(data),
             "DELOS_KRAKEN_URL": exchange.base_url,
             "DELOS_REQUEST_INTERVAL": "0",
@@ -141,7 +142,9 @@ def test_a_full_disk_at_start_stops_the_worker_with_one_line_and_exit_2(
 
 
 def problem_lines(logs: str) -> list[str]:
-    return [line for line in logs.splitlines() if " WARNING " in line or " ERROR " in line or "Traceback" in line]
+    """Warning and error lines of a structured (one JSON object a line) log, and any traceback."""
+    problems = ('"severity": "WARNING"', '"severity": "ERROR"', '"severity": "CRITICAL"', "Traceback")
+    return [line for line in logs.splitlines() if any(mark in line for mark in problems)]
 
 
 @pytest.mark.timeout(150)

@@ -20,7 +20,7 @@ from backends.sqlite_queue import SQLiteRefreshQueue
 from backends.sqlite_store import SQLiteCoinStore
 from common import messages
 from fake_exchange import FakeKraken, sample_market
-from tests.e2e.harness import DelosProcess, answered, delos_env, is_serving, wait_for
+from tests.e2e.harness import KRAKEN_ONLY, DelosProcess, answered, delos_env, is_serving, wait_for
 from tests.faults.helpers import stored_rows
 from tests.faults.processes import bound_target, run_until_exit
 
@@ -41,6 +41,7 @@ def module_exchange() -> Iterator[FakeKraken]:
 def env_for(data: Path, exchange: FakeKraken) -> dict[str, str]:
     return delos_env(
         {
+            **KRAKEN_ONLY,
             "DELOS_DATA_DIR": str(data),
             "DELOS_KRAKEN_URL": exchange.base_url,
             "DELOS_REQUEST_INTERVAL": "0",

@@ -17,7 +17,7 @@ from google.cloud import firestore
 from backends.firestore_store import FirestoreCoinStore
 from delos.v1 import lambo_pb2 as pb
 from tests.e2e.harness import answered, wait_for
-from tests.emulators import GCLOUD_MISSING, free_port, start, stop, wait_until_ready
+from tests.emulators import ANY_PORT, GCLOUD_MISSING, bound_host, start, stop, wait_until_ready
 from tests.faults.helpers import InProcessServer, fresh_document
 
 pytestmark = [pytest.mark.faults, pytest.mark.emulator, pytest.mark.timeout(120)]
@@ -28,7 +28,7 @@ class Emulator:
     """A Firestore emulator that can be stopped and restarted on the same address (it starts empty again)."""
 
     def __init__(self, log_dir: Path) -> None:
-        self.host = f"127.0.0.1:{free_port()}"
+        self.host = ANY_PORT  # the first start takes any port; restarts take the same one again
         self.log_dir = log_dir
         self.starts = 0
         self.process = self.start()
@@ -38,7 +38,10 @@ class Emulator:
         log = self.log_dir / f"firestore-{self.starts}.log"
         process = start(["gcloud", "emulators", "firestore", "start", "--quiet", f"--host-port={self.host}"], log)
         try:
-            wait_until_ready(self.host, process, log)
+            if self.host == ANY_PORT:
+                self.host = bound_host(process, log)
+            else:
+                wait_until_ready(self.host, process, log)
         except BaseException:
             stop(process)
             raise

@@ -18,7 +18,7 @@ from backends.sqlite_queue import SQLiteRefreshQueue
 from common import messages
 from fake_exchange import FakeKraken, synthetic_market
 from tests.e2e.expected import expected_for
-from tests.e2e.harness import DelosProcess, delos_env, wait_for
+from tests.e2e.harness import KRAKEN_ONLY, DelosProcess, delos_env, wait_for
 from tests.faults.helpers import facts, queue_counts, reference_facts, stored_rows
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
@@ -54,6 +54,7 @@ def test_embedded_worker_killed_mid_refresh_converges_after_restart(
     data = tmp_path / "data"
     env = delos_env(
         {
+            **KRAKEN_ONLY,
             "DELOS_DATA_DIR": str(data),
             "DELOS_KRAKEN_URL": market_exchange.base_url,
             "DELOS_REQUEST_INTERVAL": REQUEST_INTERVAL_S,
@@ -103,6 +104,7 @@ def test_gcp_worker_killed_mid_refresh_converges_after_restart(
     ensure_topic_and_subscription(project, "delos-refresh", "delos-ingest", ack_deadline_s=10)
     env = delos_env(
         {
+            **KRAKEN_ONLY,
             "DELOS_BACKEND": "gcp",
             "GOOGLE_CLOUD_PROJECT": project,
             "PUBSUB_EMULATOR_HOST": pubsub_emulator,

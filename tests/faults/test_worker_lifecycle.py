@@ -16,7 +16,7 @@ import pytest
 from backends.sqlite_queue import SQLiteRefreshQueue
 from common import messages
 from fake_exchange import FakeKraken, Fault, sample_market
-from tests.e2e.harness import DelosProcess, delos_env, wait_for
+from tests.e2e.harness import KRAKEN_ONLY, DelosProcess, delos_env, wait_for
 from tests.faults.helpers import queue_counts, rss_kib, stored_rows
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(120)]
@@ -79,7 +79,7 @@ def test_poison_messages_are_dropped_and_the_worker_keeps_serving_good_ones_in_b
     logs = worker.logs()
     assert code == 0, logs
     assert logs.count("dropping invalid message") == 17
-    assert "ignoring ZQ0999: Kraken has no USD pair" in logs
+    assert "ignoring ZQ0999: no enabled exchange has a pair for this symbol" in logs
     assert "Traceback" not in logs
     # Nothing of the megabyte bodies is echoed into the logs.
     assert "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" not in logs and len(logs) < 2 * 1024 * 1024
@@ -106,6 +106,7 @@ def test_sigterm_while_busy_releases_the_in_flight_message_takes_no_new_one_and_
     data = tmp_path / "data"
     env = delos_env(
         {
+            **KRAKEN_ONLY,
             "DELOS_DATA_DIR": str(data),
             "DELOS_KRAKEN_URL": slow_exchange.base_url,
             "DELOS_REQUEST_INTERVAL": "0",

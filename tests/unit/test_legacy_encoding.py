@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
-from common.lambo import trade
 from query_service import convert
 from tests.factories import make_document
 
@@ -37,8 +37,17 @@ def test_a_client_of_the_original_decodes_the_chart_twice_into_columns() -> None
     assert graph == {"x": {"0": "2021-03-04 00:00:00", "1": "2021-03-11 00:00:00"}, "y": {"0": 1.5, "1": 2.25}}
 
 
+class Figures(NamedTuple):
+    coins_bought: float
+    profit_usd: float
+    growth_factor: float
+    lambos: float
+
+
 def test_the_legacy_message_rounds_profit_growth_and_lambos_to_cents_and_keeps_coins_whole() -> None:
-    done = trade(listing_price_usd=0.07, sell_price_usd=1234.5678, investment_usd=1000, lambo_price_usd=200_000)
+    coins = 1000 / 0.07
+    proceeds = coins * 1234.5678
+    done = Figures(coins, proceeds - 1000, proceeds / 1000, proceeds / 200_000)
     generated_at = datetime(2026, 12, 2, 7, 30, tzinfo=UTC)
 
     message = json.loads(convert.legacy_message(done, 1000, "ETH", generated_at))

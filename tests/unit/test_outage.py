@@ -13,7 +13,7 @@ from common.errors import StoreUnavailable
 from common.outage import Outage
 from common.ports import Delivery, Verdict
 from ingest_worker.handler import RefreshHandler
-from tests.unit.fakes import NOW, FakePriceSource, InMemoryCoinStore, coin_series
+from tests.unit.fakes import NOW, FakeCoin, FakePriceSource, InMemoryCoinStore, daily_candles
 
 
 def test_backoff_doubles_from_the_base_up_to_the_cap() -> None:
@@ -57,12 +57,15 @@ def test_the_worker_reports_an_unwritable_store_once_a_minute_and_its_recovery_o
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     listed = NOW - timedelta(days=900)
-    source = FakePriceSource({s: coin_series(listed, NOW, 10.0, 0.001) for s in ("BTC", "ETH", "SOL")})
+    source = FakePriceSource(
+        "kraken",
+        {s: FakeCoin(f"{s}USD", daily_candles(listed, NOW, lambda i: 10.0 * 1.001**i)) for s in ("BTC", "ETH", "SOL")},
+    )
     store = UnwritableStore()
     clock = [NOW]
     statuses: list[str] = []
     handler = RefreshHandler(
-        source=source,  # type: ignore[arg-type]
+        sources=[source],
         store=store,
         coins=("BTC", "ETH", "SOL"),
         clock=lambda: clock[0],

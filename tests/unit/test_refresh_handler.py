@@ -266,12 +266,22 @@ def test_a_known_coin_that_vanished_everywhere_is_marked_failed_and_kept(exchang
     assert "UnknownSymbol" in store.failures["ETH"][0]
 
 
-def test_an_unusable_first_day_is_a_definite_answer(exchanges: list[FakePriceSource]) -> None:
-    exchanges[1].coins["BTC"] = FakeCoin("btcusd", (), "USD")  # listed, never traded
+def test_an_unusable_first_day_leaves_the_listing_provisional_without_a_retry_loop(
+    exchanges: list[FakePriceSource],
+) -> None:
+    # Listed, but no candle with trades: bad data is not a definite "no such pair", so it must not make the
+    # other exchanges' listing final; asking again at once would give the same answer, so it is not pending.
+    exchanges[1].coins["BTC"] = FakeCoin("btcusd", (), "USD")
     store = InMemoryCoinStore()
     assert handler_for(exchanges, store)(delivery({"symbols": ["BTC"]})) is Verdict.ACK
     doc = store.docs["BTC"]
-    assert doc.listing_complete is True and [x.exchange for x in doc.listings] == ["binance", "kraken"]
+    assert doc.listing_complete is False and doc.pending == ()
+    assert [x.exchange for x in doc.listings] == ["binance", "kraken"]
+    # Once Bitstamp's answer is usable, the next refresh asks it again and the listing is final.
+    exchanges[1].coins["BTC"] = coin("btcusd", BITSTAMP_FROM, 50.0)
+    assert handler_for(exchanges, store)(delivery({"symbols": ["BTC"]})) is Verdict.ACK
+    doc = store.docs["BTC"]
+    assert doc.listing_complete is True and [x.exchange for x in doc.listings] == ["binance", "bitstamp", "kraken"]
 
 
 def test_a_redelivered_message_leaves_identical_state(exchanges: list[FakePriceSource]) -> None:
