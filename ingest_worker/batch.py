@@ -5,19 +5,24 @@ store round trips per coin and wait, coin after coin, for each coin's slowest
 exchange. Here the stored documents are read in one call, `coins_in_flight`
 coins ask their exchanges at the same time (each exchange's own throttle spaces
 its requests, so every exchange stays busy and the slowest sets the pace), and
-decided documents are saved `write_every` at a time as they come, so a crash
-loses at most one unsaved batch of work, never a stored document (every save
-is conditional, as save_if_better).
+decided documents are saved together as they come: `write_every` at a time, or
+whatever is decided once `write_interval_s` has passed since the last save, so a
+long batch shows its progress and a crash loses at most a second of work, never
+a stored document (every save is conditional, as save_if_better). Coins run in
+daemon threads: a coin still waiting for a hung exchange when the worker stops
+(its message already released for redelivery) must not hold the process up.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 from common.document import CoinDocument, same_facts
 from common.ports import CoinStore, PriceSource
@@ -28,8 +33,9 @@ log = logging.getLogger(__name__)
 # Coins whose exchanges are asked at the same time: enough that the slowest exchange always has
 # a request waiting for its turn, few enough to bound threads (one per exchange per coin).
 COINS_IN_FLIGHT = 24
-# Decided documents saved per store commit.
+# Decided documents saved per store commit, at most; and at least once a second while coins are decided.
 WRITE_EVERY = 50
+WRITE_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,7 @@ def refresh_coins(
     sample_data: bool = False,
     coins_in_flight: int = COINS_IN_FLIGHT,
     write_every: int = WRITE_EVERY,
+    write_interval_s: float = WRITE_INTERVAL_S,
 ) -> Iterator[Refreshed]:
     """Refresh every symbol (duplicates once); yields each coin's outcome once its document is saved.
 
@@ -66,16 +73,15 @@ def refresh_coins(
     existing = store.get_many(unique)
     pending: list[Refreshed] = []
     in_flight = max(1, coins_in_flight)
-    # The coins' threads are made once per batch; each asks its sources in threads of its own (decide_coin).
-    with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="refresh-coin") as pool:
-        for outcome in _decided(unique, sources, existing, now, (force, sample_data), pool, in_flight):
-            if outcome.doc is None or outcome.doc is existing.get(outcome.symbol):
-                yield outcome  # failed, or unchanged: nothing to write
-                continue
-            pending.append(outcome)
-            if len(pending) >= write_every:
-                yield from _save(store, pending)
-                pending = []
+    saved_at = -float("inf")  # the first decided coin is saved at once
+    for outcome in _decided(unique, sources, existing, now, (force, sample_data), in_flight):
+        if outcome.doc is None or outcome.doc is existing.get(outcome.symbol):
+            yield outcome  # failed, or unchanged: nothing to write
+            continue
+        pending.append(outcome)
+        if len(pending) >= write_every or time.monotonic() - saved_at > write_interval_s:
+            yield from _save(store, pending)
+            pending, saved_at = [], time.monotonic()
     yield from _save(store, pending)
 
 
@@ -85,12 +91,12 @@ def _decided(
     existing: dict[str, CoinDocument],
     now: datetime,
     flags: tuple[bool, bool],
-    pool: ThreadPoolExecutor,
     in_flight: int,
 ) -> Iterator[Refreshed]:
-    """Each coin's decided document as it completes, at most `in_flight` coins submitted at a time.
+    """Each coin's decided document as it completes, at most `in_flight` coins running at a time.
 
-    `flags` are (force, sample_data); `pool` runs the coins.
+    `flags` are (force, sample_data). Each coin runs in a daemon thread of its own (see the module's
+    docstring); each asks its sources in threads of their own (decide_coin).
     """
     force, sample_data = flags
 
@@ -106,19 +112,25 @@ def _decided(
             doc = stored
         return Refreshed(symbol, doc, None, stored is not None, time.perf_counter() - started)
 
+    finished: queue.SimpleQueue[Refreshed] = queue.SimpleQueue()
+
+    def start(symbol: str) -> None:
+        thread = threading.Thread(target=lambda: finished.put(one(symbol)), name=f"refresh-{symbol}", daemon=True)
+        thread.start()
+
     waiting = iter(symbols)
-    running: set[Future[Refreshed]] = set()
-    for symbol in waiting:
-        running.add(pool.submit(one, symbol))
-        if len(running) >= in_flight:
-            break
+    running = 0
+    for symbol in islice(waiting, in_flight):
+        start(symbol)
+        running += 1
     while running:
-        done, running = wait(running, return_when=FIRST_COMPLETED)
-        for future in done:
-            next_symbol = next(waiting, None)
-            if next_symbol is not None:
-                running.add(pool.submit(one, next_symbol))
-            yield future.result()
+        outcome = finished.get()
+        running -= 1
+        next_symbol = next(waiting, None)
+        if next_symbol is not None:
+            start(next_symbol)
+            running += 1
+        yield outcome
 
 
 def _save(store: CoinStore, outcomes: list[Refreshed]) -> Iterator[Refreshed]:

@@ -52,7 +52,7 @@ class CountingStore(InMemoryCoinStore):
 
 def test_a_batch_reads_its_documents_once_and_writes_in_batches() -> None:
     store = CountingStore()
-    outcomes = list(refresh_coins(SYMBOLS, [kraken()], store, NOW, write_every=5))
+    outcomes = list(refresh_coins(SYMBOLS, [kraken()], store, NOW, write_every=5, write_interval_s=float("inf")))
     assert sorted(o.symbol for o in outcomes) == SYMBOLS
     assert all(o.error is None and o.doc is not None and not o.known for o in outcomes)
     assert store.gets == 0 and store.get_manys == 1
@@ -109,3 +109,10 @@ def test_coins_are_in_flight_together_up_to_the_bound() -> None:
     source = Gathering("kraken", kraken(SYMBOLS[:3]).coins)
     outcomes = list(refresh_coins(SYMBOLS[:3], [source], InMemoryCoinStore(), NOW, coins_in_flight=3))
     assert all(o.error is None for o in outcomes)
+
+
+def test_the_first_decided_coin_is_saved_at_once_and_the_rest_as_they_come() -> None:
+    store = CountingStore()
+    list(refresh_coins(SYMBOLS, [kraken()], store, NOW, write_every=5, write_interval_s=1_000.0))
+    assert store.writes[0] == 1, "a long batch shows progress from its first coin"
+    assert sum(store.writes) == len(SYMBOLS) and max(store.writes) <= 5
