@@ -148,7 +148,7 @@ def test_an_unknown_or_empty_exchange_list_is_refused(raw: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["api.kraken.com", "ftp://api.kraken.com", "https://api.kraken.com/0/public", "https://"]
+    "raw", ["exchange.example", "ftp://exchange.example", "https://exchange.example/0/public", "https://"]
 )
 def test_an_exchange_url_is_a_scheme_and_host_only(raw: str) -> None:
     with pytest.raises(SettingsError, match="^DELOS_KRAKEN_URL must be a scheme and host"):
