@@ -7,7 +7,6 @@ without loading them.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import logging
 import sys
@@ -195,13 +194,6 @@ def archive_sources(settings: Settings) -> tuple[PriceSource, ...]:
         return archive.per_market()
     except BadPriceData as exc:
         raise SettingsError(f"DELOS_ARCHIVE_DIR: {exc} (set it empty to disable the archive)") from exc
-
-
-def price_source(settings: Settings, base_url: str | None = None, sleep: Sleep = time.sleep) -> PriceSource:
-    """The Kraken adapter alone, optionally pointed at another base URL (callers not yet on price_sources)."""
-    if base_url is not None:
-        settings = dataclasses.replace(settings, exchange_urls={**settings.exchange_urls, "kraken": base_url})
-    return live_source(settings, "kraken", sleep)
 
 
 def _client(settings: Settings, exchange: str) -> httpx.Client:

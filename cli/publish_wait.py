@@ -142,13 +142,15 @@ def publish_with_wait(settings: Settings, symbols: Sequence[str], every: bool, f
 
 def expand_all(settings: Settings) -> list[str]:
     """The coins `{"all": true}` refreshes: DELOS_COINS embedded; in gcp mode the symbols the worker's
-    fan-out publishes (RefreshHandler._fan_out: every symbol the exchange lists a pair for)."""
+    fan-out publishes (ingest_worker.handler.listed_symbols, over the same live exchanges)."""
     if settings.backend != "gcp":
         return list(settings.coins)
     import bootstrap
+    from ingest_worker.handler import listed_symbols
 
-    source = bootstrap.price_source(settings)
+    sources = bootstrap.live_sources(settings)
     try:
-        return sorted({pair.symbol for pair in source.pairs()})
+        return listed_symbols(sources) or []
     finally:
-        source.close()
+        for source in sources:
+            source.close()

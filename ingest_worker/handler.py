@@ -108,10 +108,6 @@ class RefreshHandler:
                 break  # nothing can be saved: the rest waits for the redelivery instead of asking the exchanges
         return Verdict.NACK if retry else Verdict.ACK
 
-    def refresh(self, symbol: str, force: bool) -> bool:
-        """Refresh one coin; False when the message should come back (a failure, or an exchange to ask again)."""
-        return all(self._outcome(r)[0] not in (RETRY, PROVISIONAL) for r in self._refresh_all([symbol], force))
-
     def _refresh_all(self, symbols: Sequence[str], force: bool) -> Iterator[Refreshed]:
         """Every coin's refresh (one read of the batch, batched writes); a failed batch read fails each coin."""
         try:
@@ -202,7 +198,7 @@ class RefreshHandler:
         queue = self.fan_out_queue
         if queue is None:
             raise ValueError("fan-out needs a queue")
-        symbols = self._listed_symbols()
+        symbols = listed_symbols(self.sources)
         if symbols is None:
             return Verdict.NACK
         try:
@@ -215,23 +211,25 @@ class RefreshHandler:
         log.info("fanned out a refresh of %d coins", len(symbols), extra={"outcome": "fanned_out"})
         return Verdict.ACK
 
-    def _listed_symbols(self) -> list[str] | None:
-        """Every symbol some live exchange has a pair for; None when no exchange's list could be read.
 
-        An exchange whose list is unavailable is left out of this round (logged): its coins that
-        other exchanges list are still refreshed, and each refresh asks every exchange anyway.
-        """
-        symbols: set[str] = set()
-        answered = False
-        for source in self.sources:
-            if is_archived(source.name):
-                continue  # the archive only adds history to coins an exchange lists
-            try:
-                symbols.update(pair.symbol for pair in source.pairs())
-                answered = True
-            except ExchangeUnavailable as exc:
-                log.warning("fan-out without %s: its pair list is unavailable: %s", source.name, exc)
-        if not answered:
-            log.warning("fan-out postponed: no exchange's pair list is available")
-            return None
-        return sorted(symbols)
+def listed_symbols(sources: Sequence[PriceSource]) -> list[str] | None:
+    """What `{"all": true}` fans out to: every symbol some live exchange has a pair for; None when no
+    exchange's list could be read.
+
+    An exchange whose list is unavailable is left out of this round (logged): its coins that
+    other exchanges list are still refreshed, and each refresh asks every exchange anyway.
+    """
+    symbols: set[str] = set()
+    answered = False
+    for source in sources:
+        if is_archived(source.name):
+            continue  # the archive only adds history to coins an exchange lists
+        try:
+            symbols.update(pair.symbol for pair in source.pairs())
+            answered = True
+        except ExchangeUnavailable as exc:
+            log.warning("fan-out without %s: its pair list is unavailable: %s", source.name, exc)
+    if not answered:
+        log.warning("fan-out postponed: no exchange's pair list is available")
+        return None
+    return sorted(symbols)

@@ -73,8 +73,9 @@ def test_each_exchange_keeps_its_published_spacing(urls: Mapping[str, str], exch
         assert len(waits) == 1 and waits[0] > interval * 0.5
 
 
-def test_kraken_alone_can_still_be_built_at_another_url(urls: Mapping[str, str]) -> None:
-    source = bootstrap.price_source(Settings(), base_url=urls["kraken"])
+def test_one_exchange_can_be_built_alone_at_another_url(urls: Mapping[str, str]) -> None:
+    settings = Settings(exchange_urls={**Settings().exchange_urls, "kraken": urls["kraken"]})
+    source = bootstrap.live_source(settings, "kraken")
     try:
         assert source.name == "kraken" and source.pair_for("BTC").name == "XXBTZUSD"
     finally:
