@@ -33,8 +33,8 @@ class PreparedCoin:
 
     def __init__(self, doc: CoinDocument) -> None:
         self.doc = doc
-        self.as_of_s = doc.as_of.timestamp()
         self.facts = lambo.prepare(doc)
+        self.as_of_s = self.facts.as_of_s
         self.template = convert.answer_template(doc, self.facts.records)
         self.summary = pb.CoinSummary(
             symbol=doc.symbol,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 
+from common import lambo
 from common.document import CoinDocument
 from common.errors import InvalidRequest, NotCached, NotReady
 from common.exchanges import ASKABLE
@@ -18,7 +20,6 @@ from query_service.cache import CoinCache, PreparedCoin
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER_S = 3 * 86400.0
 MISS_NOTE_INTERVAL_S = 60.0
 
 
@@ -69,8 +70,8 @@ def cached_coin(cache: CoinCache, raw_symbol: object) -> PreparedCoin:
 
 
 def is_stale(cache: CoinCache, coin: PreparedCoin) -> bool:
-    """Stale when the newest price is over three days old, or the store cannot be reached."""
-    return not cache.connected or time.time() - coin.as_of_s > STALE_AFTER_S
+    """Stale as the domain says (common.lambo.is_stale), or while the store cannot be reached."""
+    return not cache.connected or lambo.is_stale(coin.doc.as_of, datetime.now(UTC))
 
 
 def listing_at(doc: CoinDocument, exchange: str) -> ExchangeListing:

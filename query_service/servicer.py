@@ -44,8 +44,7 @@ class LamboServicer(pb_grpc.LamboServiceServicer):
     ) -> pb.AskLamboResponse:
         self.calls["AskLambo"] += 1
         try:
-            # A symbol found as typed is a normal one (the cache holds no other); cached_coin checks the rest.
-            coin = self.cache.get(request.symbol) or cached_coin(self.cache, request.symbol)
+            coin = cached_coin(self.cache, request.symbol)
             investment = validate_amount(request.investment_usd, "investment_usd")
             lambo_price = (
                 validate_amount(request.lambo_price_usd, "lambo_price_usd")
