@@ -156,15 +156,18 @@ class FakeExchange:
         return self.base_url
 
     def stop(self) -> None:
-        """Stop serving, cut open connections (hung ones too) and join the server thread."""
+        """Stop at once, as a killed exchange would: no answer from now on, open connections cut (hung
+        ones too), then the listening socket closed and the server thread joined.
+
+        Cut first: shutdown() waits for the accept loop's next poll, and until then a kept-alive connection
+        is still read, so the exchange would still answer requests sent after it was stopped.
+        """
         self._stopping.set()
+        self._cut_connections()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
-        with self._lock:
-            for conn in self._connections:
-                with contextlib.suppress(OSError):  # already closed by the peer
-                    conn.shutdown(socket.SHUT_RDWR)
+        self._cut_connections()  # any accepted while the accept loop was winding down
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -189,6 +192,12 @@ class FakeExchange:
         """Forget every pending fault."""
         self._faults.clear()
 
+    def _cut_connections(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(OSError):  # already closed by the peer
+                    conn.shutdown(socket.SHUT_RDWR)
+
     def track_connection(self, conn: socket.socket, *, open_: bool) -> None:
         with self._lock:
             if open_:
@@ -197,7 +206,13 @@ class FakeExchange:
                 self._connections.discard(conn)
 
     def reply_to(self, target: str) -> Reply | None:
-        """The answer to one GET; None to drop the connection without one."""
+        """The answer to one GET; None to drop the connection without one, as every request once stop() began."""
+        if self._stopping.is_set():
+            return None
+        reply = self._reply(target)
+        return None if self._stopping.is_set() else reply  # built while stopping: never sent
+
+    def _reply(self, target: str) -> Reply | None:
         url = urlsplit(target)
         params = {key: values[-1] for key, values in parse_qs(url.query).items()}
         endpoint = self.endpoint(url.path)

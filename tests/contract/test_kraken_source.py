@@ -339,6 +339,17 @@ def test_fake_stop_interrupts_a_hang(market: FakeMarket) -> None:
     assert len(outcome) == 1  # the connection was cut, not answered
 
 
+def test_a_stopped_fake_answers_no_request_read_after_the_stop_began(market: FakeMarket) -> None:
+    # A kept-alive connection is still read until stop() cuts it: what it reads then must go unanswered,
+    # or a "killed" exchange still completes a refresh that a fault scenario expects it to cut short.
+    fake = FakeKraken(market, now=lambda: NOW)
+    fake.start()
+    assert fake.reply_to("/0/public/AssetPairs") is not None
+    fake.stop()
+    assert fake.reply_to("/0/public/AssetPairs") is None
+    assert fake.reply_to("/0/public/OHLC?pair=XXBTZUSD&interval=1440") is None
+
+
 @pytest.mark.timeout(60)
 def test_fake_runs_standalone_until_sigterm() -> None:
     with standalone_fake("--coins", "3") as url:
