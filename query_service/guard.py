@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -51,8 +51,17 @@ def _lenient(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     return deserialize
 
 
-def add_guarded_service(server: grpc.aio.Server, servicer: object, service: ServiceDescriptor) -> None:
-    """Register `servicer`'s unary methods for `service`, each wrapped once (nothing added per call)."""
+def add_guarded_service(
+    server: grpc.aio.Server, servicer: object, service: ServiceDescriptor, registered: Collection[str] = ()
+) -> None:
+    """Add `servicer`'s unary methods for `service`, each wrapped once (nothing added per call).
+
+    Only the methods named in `registered` are registered with grpc core; the others are found
+    through the service's generic handler. grpc.aio's serving loop keeps one pending request per
+    registered method and waits on all of them (asyncio.wait) for every call it accepts, so each
+    registered method costs every call a little; a registered method saves its own calls only a
+    lookup by name. Register the methods that carry the traffic, nothing else.
+    """
     handlers = {}
     for method in service.methods:
         request_type = message_factory.GetMessageClass(method.input_type)
@@ -61,8 +70,32 @@ def add_guarded_service(server: grpc.aio.Server, servicer: object, service: Serv
             request_deserializer=_lenient(request_type.FromString),
             response_serializer=_serialize,
         )
+    unknown = set(registered) - set(handlers)
+    if unknown:
+        raise ValueError(f"{service.full_name} has no method {sorted(unknown)}")
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
-    server.add_registered_method_handlers(service.full_name, handlers)  # type: ignore[attr-defined]
+    if registered:
+        hot = {name: handler for name, handler in handlers.items() if name in registered}
+        server.add_registered_method_handlers(service.full_name, hot)  # type: ignore[attr-defined]
+
+
+class GenericOnly:
+    """A server, as seen by a generated `add_*_to_server` function, that takes generic handlers only.
+
+    For services called rarely (health, reflection): see add_guarded_service for what every
+    registered method costs each call.
+    """
+
+    def __init__(self, server: grpc.aio.Server) -> None:
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler[Any, Any]]) -> None:
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(
+        self, _service: str, _handlers: Mapping[str, grpc.RpcMethodHandler[Any, Any]]
+    ) -> None:
+        """Registration is declined: found by name through the generic handler instead."""
 
 
 def _serialize(message: Message) -> bytes:

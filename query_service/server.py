@@ -11,14 +11,15 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer as AsyncReflectionServicer  # reflection.aio's
 
 from common.errors import DelosError, Misconfigured, StoreDamaged
 from common.ports import CoinFeed, Subscription
 from delos.legacy import api_pb2 as legacy_pb
 from delos.v1 import lambo_pb2 as pb
 from query_service.cache import CoinCache
-from query_service.guard import add_guarded_service
+from query_service.guard import GenericOnly, add_guarded_service
 from query_service.legacy import LegacyApiServicer
 from query_service.servicer import LamboServicer
 
@@ -83,13 +84,14 @@ async def start(host: str, port: int, cache: CoinCache | None = None) -> QuerySe
     server = grpc.aio.server(options=SERVER_OPTIONS, maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS)
     servicer = LamboServicer(cache)
     legacy = LegacyApiServicer(cache)
-    add_guarded_service(server, servicer, pb.DESCRIPTOR.services_by_name["LamboService"])
-    add_guarded_service(server, legacy, legacy_pb.DESCRIPTOR.services_by_name["API"])
+    # The two answer methods carry the traffic; every other method is found by name (see add_guarded_service).
+    add_guarded_service(server, servicer, pb.DESCRIPTOR.services_by_name["LamboService"], registered=("AskLambo",))
+    add_guarded_service(server, legacy, legacy_pb.DESCRIPTOR.services_by_name["API"], registered=("processRequest",))
     health_servicer = health_aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME),
-        server,
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, GenericOnly(server))
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+        AsyncReflectionServicer((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME)),
+        GenericOnly(server),
     )
     try:
         bound = server.add_insecure_port(f"{host}:{port}")

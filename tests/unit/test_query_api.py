@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from common.coin import build_document
 from common.document import CoinDocument
@@ -23,8 +24,10 @@ from delos.legacy import api_pb2, api_pb2_grpc
 from delos.v1 import lambo_pb2 as pb
 from delos.v1 import lambo_pb2_grpc as pb_grpc
 from query_service.cache import CoinCache
+from query_service.guard import add_guarded_service
 from query_service.questions import MissNotes
 from query_service.server import start
+from query_service.servicer import LamboServicer
 from tests.unit.fakes import coin_series
 
 NOW = datetime.now(UTC)
@@ -287,3 +290,51 @@ def test_health_reports_serving_for_both_services(call: Call) -> None:
         return [(await stub.Check(health_pb2.HealthCheckRequest(service=n))).status for n in names]
 
     assert call(body) == [health_pb2.HealthCheckResponse.SERVING] * 3
+
+
+def test_reflection_lists_every_service_though_only_the_answer_methods_are_registered(call: Call) -> None:
+    async def body(ch: grpc.aio.Channel) -> list[str]:
+        stub = reflection_pb2_grpc.ServerReflectionStub(ch)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        async for response in stub.ServerReflectionInfo(iter([request])):
+            return sorted(service.name for service in response.list_services_response.service)
+        return []
+
+    assert call(body) == sorted(
+        ["API", "delos.v1.LamboService", "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"]
+    )
+
+
+class RecordingServer:
+    """What add_guarded_service hands a server: generic handlers and registered methods, recorded."""
+
+    def __init__(self) -> None:
+        self.generic: list[grpc.GenericRpcHandler[Any, Any]] = []
+        self.registered: dict[str, list[str]] = {}
+
+    def add_generic_rpc_handlers(self, handlers: tuple[grpc.GenericRpcHandler[Any, Any], ...]) -> None:
+        self.generic.extend(handlers)
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, Any]) -> None:
+        self.registered[service] = sorted(handlers)
+
+
+def test_only_the_named_methods_are_registered_and_every_method_is_found_by_name() -> None:
+    server = RecordingServer()
+    service = pb.DESCRIPTOR.services_by_name["LamboService"]
+    add_guarded_service(server, LamboServicer(CoinCache()), service, registered=("AskLambo",))  # type: ignore[arg-type]
+    assert server.registered == {"delos.v1.LamboService": ["AskLambo"]}
+    (generic,) = server.generic
+    for method in ("AskLambo", "GetCoin", "ListCoins"):
+        details = HandlerDetails(f"/delos.v1.LamboService/{method}")
+        assert generic.service(details) is not None, method
+    with pytest.raises(ValueError, match="Ask"):
+        add_guarded_service(RecordingServer(), LamboServicer(CoinCache()), service, registered=("Ask",))  # type: ignore[arg-type]
+
+
+class HandlerDetails(grpc.HandlerCallDetails):
+    """What grpc asks a generic handler with: the method's path and the call's metadata."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.invocation_metadata = ()
