@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
+from common.money import usd
+
 DAY_S = 86_400
 UNIX_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 YEAR_S = 365.25 * DAY_S
@@ -161,10 +163,6 @@ def hindsight(
     )
 
 
-def _usd(amount: float) -> str:
-    return f"${amount:,.2f}" if amount < 100 else f"${amount:,.0f}"
-
-
 def _after(days: int) -> str:
     if days == 0:
         return "the day you bought"
@@ -181,7 +179,7 @@ def story(
     """The second verdict: when the first lambo came, what the peak was worth, and whether it slipped away."""
     if first_s is None or days is None:
         return (
-            f"It never reached a Lamborghini: at its peak on {peak_day} it was worth {_usd(peak_proceeds)}, "
+            f"It never reached a Lamborghini: at its peak on {peak_day} it was worth {usd(peak_proceeds)}, "
             f"{peak_lambos:.2%} of one."
         )
     at_peak = f"{int(peak_lambos):,} of them" if peak_lambos >= 2 else "one"

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from common.document import CoinDocument
 from common.hindsight import Hindsight, Records, hindsight, records_of, years_between
+from common.money import usd
 from common.prices import LastMonth, Listing
 
 LAMBO_PRICE_USD = 200_000.0
@@ -131,18 +132,14 @@ def is_stale(as_of: datetime, now: datetime) -> bool:
     return now - as_of > STALE_AFTER
 
 
-def _usd(amount: float) -> str:
-    return f"${amount:,.2f}" if amount < 100 else f"${amount:,.0f}"
-
-
 def verdict(symbol: str, investment_usd: float, proceeds_usd: float, lambos: float, lambo_price_usd: float) -> str:
     """One plain-English sentence summing the answer up."""
-    head = f"{_usd(investment_usd)} of {symbol} bought at listing would sell for {_usd(proceeds_usd)}"
+    head = f"{usd(investment_usd)} of {symbol} bought at listing would sell for {usd(proceeds_usd)}"
     if lambos >= 2:
         return f"{head}: yes, enough for {int(lambos):,} Lamborghinis."
     if lambos >= 1:
         return f"{head}: yes, enough for a Lamborghini."
-    return f"{head}: no Lamborghini, that is {lambos:.2%} of one at {_usd(lambo_price_usd)}."
+    return f"{head}: no Lamborghini, that is {lambos:.2%} of one at {usd(lambo_price_usd)}."
 
 
 def answer(

@@ -1,4 +1,4 @@
-"""Validation of amounts of money typed by users."""
+"""Validation of amounts of money typed by users, and how answers write amounts."""
 
 from __future__ import annotations
 
@@ -27,3 +27,17 @@ def validate_amount(value: object, name: str) -> float:
     if amount > MAX_AMOUNT_USD:
         raise InvalidRequest(f"{name} must be at most {MAX_AMOUNT_USD:,.0f} USD")
     return amount
+
+
+def usd(amount: float) -> str:
+    """An amount as the answers' sentences write it: cents below $100, whole dollars from there.
+
+    Whole dollars are formatted from the rounded int: the same digits as `f"{amount:,.0f}"` (both
+    round half to even on the exact value) at half its cost, and every answer writes two or three.
+    """
+    if amount < 100:
+        return f"${amount:,.2f}"
+    try:
+        return f"${round(amount):,}"
+    except (OverflowError, ValueError):  # inf and NaN have no int
+        return f"${amount:,.0f}"
