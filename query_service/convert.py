@@ -12,7 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from common.document import CoinDocument
 from common.errors import InvalidRequest
 from common.hindsight import Records
-from common.lambo import LamboAnswer, SellChoice
+from common.lambo import LAMBO_PRICE_USD, LamboAnswer, SellChoice
 from common.listings import ExchangeListing
 from common.prices import LastMonth
 from delos.v1 import lambo_pb2 as pb
@@ -114,7 +114,8 @@ def coin_message(doc: CoinDocument, found: Records) -> pb.Coin:
 
 def answer_template(doc: CoinDocument, found: Records) -> pb.AskLamboResponse:
     """The parts of an AskLambo answer that depend only on the coin, built once per document."""
-    template = pb.AskLamboResponse(**_coin_fields(doc))
+    # With the usual question's sell choice and lambo price, so an answer to it sets neither.
+    template = pb.AskLamboResponse(**_coin_fields(doc), sell=MEAN_CLOSE, lambo_price_usd=LAMBO_PRICE_USD)
     template.hindsight.peak_date.seconds = found.peak_s
     template.hindsight.peak_close_usd = found.peak_close
     return template
@@ -134,11 +135,13 @@ def answer_message(template: pb.AskLamboResponse, answer: LamboAnswer, sell: pb.
     response.CopyFrom(template)
     response.coins_bought = coins
     response.sell_price_usd = price
-    response.sell = sell or MEAN_CLOSE
+    if sell and sell != MEAN_CLOSE:
+        response.sell = sell
     response.proceeds_usd = proceeds
     response.profit_usd = profit
     response.growth_factor = growth
-    response.lambo_price_usd = lambo_price
+    if lambo_price != LAMBO_PRICE_USD:
+        response.lambo_price_usd = lambo_price
     response.lambos = lambos
     if can_buy:
         response.can_buy_lambo = True
