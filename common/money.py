@@ -30,14 +30,5 @@ def validate_amount(value: object, name: str) -> float:
 
 
 def usd(amount: float) -> str:
-    """An amount as the answers' sentences write it: cents below $100, whole dollars from there.
-
-    Whole dollars are formatted from the rounded int: the same digits as `f"{amount:,.0f}"` (both
-    round half to even on the exact value) at half its cost, and every answer writes two or three.
-    """
-    if amount < 100:
-        return f"${amount:,.2f}"
-    try:
-        return f"${round(amount):,}"
-    except (OverflowError, ValueError):  # inf and NaN have no int
-        return f"${amount:,.0f}"
+    """An amount as the answers' sentences write it: cents below $100, whole dollars from there."""
+    return f"${amount:,.2f}" if amount < 100 else f"${amount:,.0f}"
