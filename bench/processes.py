@@ -66,6 +66,13 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far, all its threads, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5), counted after the name
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
 def is_serving(target: str, timeout_s: float = 0.5) -> bool:
     """One health check on a fresh connection."""
     with grpc.insecure_channel(target, options=FAST_RECONNECT) as channel:
