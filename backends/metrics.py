@@ -1,9 +1,8 @@
 """Metrics through OpenTelemetry: per-RPC latency and status, refreshes by outcome and exchange, stale coins.
 
-Per-RPC latency and status are recorded by the query service's guard (query_service/guard.py), which
-already times every call, as OpenTelemetry's `rpc.server.duration`. gRPC's own plugin
-(grpcio-observability) was left out: its 1.85.0 release pins grpcio==1.85.0 exactly, below the
-locked grpcio that the generated code (GRPC_GENERATED_VERSION 1.85.1) requires.
+Per-RPC counts and time by method and status are summed by the query service's guard, which times
+every call already, and read at collection (query_service/call_stats.py explains why, and why not
+through gRPC's own OpenTelemetry plugin).
 
 DELOS_METRICS picks where they go:
   off  (default) nothing is collected: the OpenTelemetry API's no-op meter costs next to nothing;

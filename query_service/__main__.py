@@ -16,6 +16,7 @@ from backends.metrics import observe_staleness, start_metrics
 from common.errors import DelosError
 from common.ports import CoinFeed
 from common.settings import Settings, SettingsError
+from query_service.call_stats import CallStats
 from query_service.server import load_and_follow, start
 
 log = logging.getLogger("query_service")
@@ -31,7 +32,11 @@ async def serve(settings: Settings, feed: CoinFeed) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     running_metrics = start_metrics(settings.metrics)
-    service = await start(settings.host, settings.port)
+    call_stats = None
+    if running_metrics is not None:
+        call_stats = CallStats()
+        call_stats.observe(running_metrics.provider.get_meter("delos.query_service"))
+    service = await start(settings.host, settings.port, call_stats=call_stats)
     if running_metrics is not None:
         observe_staleness(lambda: [coin.as_of_s for coin in service.cache.all()], time.time)
     loader = asyncio.create_task(load_and_follow(service, feed, stopping=stop.is_set))

@@ -4,7 +4,8 @@ Handlers map the errors they expect (see errors.py); this catches what they do
 not, such as arithmetic failing on a document, which grpc would otherwise
 report as UNKNOWN with the exception's text in the status details. Requests
 whose bytes are not the expected message get INVALID_ARGUMENT the same way:
-left to grpc, a parse failure is UNKNOWN with protobuf's error text.
+left to grpc, a parse failure is UNKNOWN with protobuf's error text. With metrics
+on, it also counts every answered call by method and status (call_stats.py).
 """
 
 from __future__ import annotations
@@ -19,15 +20,10 @@ import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
-from opentelemetry import metrics
-from opentelemetry.sdk.metrics import MeterProvider
+
+from query_service.call_stats import CallStats
 
 log = logging.getLogger(__name__)
-# Per-RPC latency by method and status (OpenTelemetry's rpc.server.duration); a no-op unless
-# DELOS_METRICS installed a meter provider (backends/metrics.py).
-RPC_DURATION = metrics.get_meter("delos.query_service").create_histogram(
-    "rpc.server.duration", unit="ms", description="time to answer one RPC"
-)
 
 GENERIC_MESSAGE = "internal error; it has been logged"
 
@@ -52,7 +48,11 @@ def _lenient(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
 
 
 def add_guarded_service(
-    server: grpc.aio.Server, servicer: object, service: ServiceDescriptor, registered: Collection[str] = ()
+    server: grpc.aio.Server,
+    servicer: object,
+    service: ServiceDescriptor,
+    registered: Collection[str] = (),
+    stats: CallStats | None = None,
 ) -> None:
     """Add `servicer`'s unary methods for `service`, each wrapped once (nothing added per call).
 
@@ -61,12 +61,15 @@ def add_guarded_service(
     registered method and waits on all of them (asyncio.wait) for every call it accepts, so each
     registered method costs every call a little; a registered method saves its own calls only a
     lookup by name. Register the methods that carry the traffic, nothing else.
+
+    With `stats` (metrics on), every answered call is counted there by method and status.
     """
     handlers = {}
     for method in service.methods:
         request_type = message_factory.GetMessageClass(method.input_type)
+        rpc = f"{service.full_name}/{method.name}"
         handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-            _guarded(getattr(servicer, method.name), f"{service.full_name}/{method.name}", method.input_type.name),
+            _guarded(getattr(servicer, method.name), rpc, method.input_type.name, stats),
             request_deserializer=_lenient(request_type.FromString),
             response_serializer=_serialize,
         )
@@ -102,15 +105,11 @@ def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
 
 
-def _metrics_installed() -> bool:
-    """Whether DELOS_METRICS installed a meter provider (backends/metrics.py installs an SDK one)."""
-    return isinstance(metrics.get_meter_provider(), MeterProvider)
-
-
-def _guarded(method: Handler, rpc: str, request_name: str) -> Handler:
-    # Decided once, when the server is built (metrics and logging are set up before it): with
-    # metrics off and OK calls not logged, an OK call records nothing, so it costs one clock read.
-    record_ok_calls = _metrics_installed() or log.isEnabledFor(logging.DEBUG)
+def _guarded(method: Handler, rpc: str, request_name: str, stats: CallStats | None) -> Handler:
+    # Decided once, when the server is built (logging is set up before it): with metrics off and OK
+    # calls not logged, an OK call records nothing, so it costs one clock read.
+    log_ok_calls = log.isEnabledFor(logging.DEBUG)
+    count = stats.add if stats is not None else None
     clock = time.perf_counter
     ok = grpc.StatusCode.OK
 
@@ -124,19 +123,30 @@ def _guarded(method: Handler, rpc: str, request_name: str) -> Handler:
                 )
             response = await method(request, context)
         except grpc.aio.AbortError:  # the handler chose its status already
-            _log_call(rpc, context.code() or grpc.StatusCode.UNKNOWN, started)
+            _end_call(rpc, context.code() or grpc.StatusCode.UNKNOWN, started, count)
             raise
         except Exception:
             status = grpc.StatusCode.INTERNAL
             log.exception("unexpected error in %s", rpc, extra={"rpc": rpc, "status": status.name})
-            _log_call(rpc, status, started)
+            _end_call(rpc, status, started, count)
             await context.abort(status, GENERIC_MESSAGE)
             raise  # unreachable: abort raises
-        if record_ok_calls:
+        if count is not None:
+            count(rpc, "OK", clock() - started)
+        if log_ok_calls:
             _log_call(rpc, ok, started)
         return response
 
     return call
+
+
+def _end_call(
+    rpc: str, status: grpc.StatusCode, started: float, count: Callable[[str, str, float], None] | None
+) -> None:
+    """Count and log a call that did not end OK."""
+    if count is not None:
+        count(rpc, status.name, time.perf_counter() - started)
+    _log_call(rpc, status, started)
 
 
 def _log_call(rpc: str, status: grpc.StatusCode, started: float) -> None:
@@ -145,7 +155,6 @@ def _log_call(rpc: str, status: grpc.StatusCode, started: float) -> None:
     Only the method, the status and the time: never the request, which holds investment amounts.
     """
     duration_ms = round((time.perf_counter() - started) * 1000, 2)
-    RPC_DURATION.record(duration_ms, {"rpc.method": rpc, "rpc.grpc.status_code": status.name})
     level = logging.DEBUG if status is grpc.StatusCode.OK else logging.INFO
     if log.isEnabledFor(level):
         fields = {"rpc": rpc, "status": status.name, "duration_ms": duration_ms}

@@ -19,6 +19,7 @@ from common.ports import CoinFeed, Subscription
 from delos.legacy import api_pb2 as legacy_pb
 from delos.v1 import lambo_pb2 as pb
 from query_service.cache import CoinCache
+from query_service.call_stats import CallStats
 from query_service.guard import GenericOnly, add_guarded_service
 from query_service.legacy import LegacyApiServicer
 from query_service.servicer import LamboServicer
@@ -78,15 +79,21 @@ class QueryService:
         log.info("query service stopped")
 
 
-async def start(host: str, port: int, cache: CoinCache | None = None) -> QueryService:
-    """Bind and start serving; health stays NOT_SERVING until the cache is loaded."""
+async def start(
+    host: str, port: int, cache: CoinCache | None = None, call_stats: CallStats | None = None
+) -> QueryService:
+    """Bind and start serving; health stays NOT_SERVING until the cache is loaded.
+
+    With `call_stats`, every answered call of both APIs is counted there (metrics on).
+    """
     cache = cache if cache is not None else CoinCache()
     server = grpc.aio.server(options=SERVER_OPTIONS, maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS)
     servicer = LamboServicer(cache)
     legacy = LegacyApiServicer(cache)
     # The two answer methods carry the traffic; every other method is found by name (see add_guarded_service).
-    add_guarded_service(server, servicer, pb.DESCRIPTOR.services_by_name["LamboService"], registered=("AskLambo",))
-    add_guarded_service(server, legacy, legacy_pb.DESCRIPTOR.services_by_name["API"], registered=("processRequest",))
+    lambo, api = pb.DESCRIPTOR.services_by_name["LamboService"], legacy_pb.DESCRIPTOR.services_by_name["API"]
+    add_guarded_service(server, servicer, lambo, registered=("AskLambo",), stats=call_stats)
+    add_guarded_service(server, legacy, api, registered=("processRequest",), stats=call_stats)
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, GenericOnly(server))
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(

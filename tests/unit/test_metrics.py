@@ -28,14 +28,14 @@ def exported(caplog: pytest.LogCaptureFixture, record: object) -> list[logging.L
 
 def test_a_histogram_point_is_one_line_with_its_attributes_count_and_sum(caplog: pytest.LogCaptureFixture) -> None:
     def record(meter: object) -> None:
-        histogram = meter.create_histogram("rpc.server.duration", unit="ms")  # type: ignore[attr-defined]
+        histogram = meter.create_histogram("delos.refresh.duration", unit="ms")  # type: ignore[attr-defined]
         for value in (1.0, 3.0):
-            histogram.record(value, {"rpc.method": "delos.v1.LamboService/AskLambo", "rpc.grpc.status_code": "OK"})
+            histogram.record(value, {"exchange": "kraken"})
 
     (line,) = exported(caplog, record)
-    assert line.getMessage() == "metric rpc.server.duration"
-    assert line.metric == "rpc.server.duration"  # type: ignore[attr-defined]
-    assert line.attributes == {"rpc.method": "delos.v1.LamboService/AskLambo", "rpc.grpc.status_code": "OK"}  # type: ignore[attr-defined]
+    assert line.getMessage() == "metric delos.refresh.duration"
+    assert line.metric == "delos.refresh.duration"  # type: ignore[attr-defined]
+    assert line.attributes == {"exchange": "kraken"}  # type: ignore[attr-defined]
     assert (line.count, line.sum, line.max) == (2, 4.0, 3.0)  # type: ignore[attr-defined]
 
 
