@@ -45,7 +45,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not h2load")
     parser.add_argument("--skip-gcp", action="store_true", help="skip the Firestore emulator figures")
     parser.add_argument(
-        "--only-gcp", action="store_true", help="only the Firestore emulator figures (targets 3 and 4), repeated by --rounds"
+        "--only-gcp",
+        action="store_true",
+        help="only the Firestore emulator figures (targets 3 and 4), repeated by --rounds",
     )
     parser.add_argument("--tiny", action="store_true", help="smoke run: 20 coins, few requests, Python load, no gcp")
     args = parser.parse_args(argv)
