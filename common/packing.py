@@ -88,11 +88,11 @@ def _unpack_blocks(typecode: str, stored: Mapping[str, Any], convert: Callable[[
     keys = [block_key(k) for k in range(len(stored))]
     if sorted(stored) != sorted(keys):
         raise BadPriceData(f"packed blocks are not b0..b{len(stored) - 1}: {sorted(stored)[:5]!r}")
+    blocks = [unpack(typecode, stored[key], convert) for key in keys]
+    if any(len(block) != BLOCK_DAYS for block in blocks[:-1]):
+        raise BadPriceData(f"a packed block but the last holds other than {BLOCK_DAYS} numbers")
     values: array[Any] = array(typecode)
-    for k, key in enumerate(keys):
-        block = unpack(typecode, stored[key], convert)
-        if len(block) != BLOCK_DAYS and k < len(keys) - 1:
-            raise BadPriceData(f"packed block {key} holds {len(block)} numbers, not {BLOCK_DAYS}")
+    for block in blocks:
         values.extend(block)
     return values
 
