@@ -5,7 +5,9 @@ again at commit; but when the batch's documents were just read by get_many, the
 comparison can be made with that read and the write made conditional on the
 document being unchanged since (its update time, or its absence). One commit,
 no second read; if any document changed meanwhile, the commit is refused as a
-whole and the caller falls back to the transaction, which reads afresh.
+whole and the caller falls back to the transaction, which reads afresh. Since
+the read document is known, the update sends only the fields that differ from it
+(changed_fields): a daily refresh writes a few KiB per coin, not its whole history.
 """
 
 from __future__ import annotations

@@ -254,8 +254,8 @@ def _refreshed(old: CoinDocument, weeks: int, changed_week: int | None) -> CoinD
 
 @pytest.mark.parametrize(
     ("weeks_before", "weeks_after", "changed_week"),
-    [(2_100, 2_101, 1_500), (2_100, 2_101, None), (2_048, 2_049, 3), (2_049, 1_000, None)],
-    ids=["one-more-day-and-an-old-close-revised", "one-more-day", "a-new-block", "a-shorter-history"],
+    [(2_100, 2_101, 1_500), (2_100, 2_101, None), (2_048, 2_049, 3), (2_100, 2_060, None), (2_049, 1_000, None)],
+    ids=["one-more-day-and-an-old-close-revised", "one-more-day", "a-new-block", "shorter", "fewer-blocks"],
 )
 def test_a_refresh_read_by_get_many_reads_back_whole(
     store: Any, weeks_before: int, weeks_after: int, changed_week: int | None
