@@ -45,6 +45,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved runs per server; the best counts")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator, not h2load")
     parser.add_argument("--skip-gcp", action="store_true", help="skip the Firestore emulator figures")
+    parser.add_argument(
+        "--only-gcp",
+        action="store_true",
+        help="only the Firestore emulator figures (targets 3 and 4), repeated by --rounds",
+    )
     parser.add_argument("--tiny", action="store_true", help="smoke run: 20 coins, few requests, Python load, no gcp")
     parser.add_argument(
         "--metrics-only", action="store_true", help="only the throughput cost of DELOS_METRICS=log against off"
@@ -53,6 +58,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     if args.tiny:
         args.coins, args.days, args.requests, args.rounds = 20, 800, 300, 1
         args.python_load = args.skip_gcp = True
+    if args.only_gcp and args.skip_gcp:
+        parser.error("--only-gcp runs nothing but what --skip-gcp (or --tiny) skips")
+    args.python_load = args.python_load or args.only_gcp  # no load to generate
     return args
 
 
@@ -99,6 +107,10 @@ def run(args: argparse.Namespace, work_dir: Path, procs: Processes) -> int:
     print(f"data: {len(docs)} documents of ~{weeks:.0f} daily closes each, built in "
           f"{time.perf_counter() - started:.1f} s; embedded store {size_mb:.1f} MB")  # fmt: skip
     symbols = [d.symbol for d in docs]
+    if args.only_gcp:
+        for _ in range(args.rounds):
+            refresh_figures.gcp_only(args, procs, work_dir, market, docs, now)
+        return 0  # the figures of every other target are left out
     section("AskLambo handler: the servicer coroutine awaited in-process (no network), best of rounds")
     calls, rounds = (2_000, 1) if args.tiny else (handler.CALLS, handler.ROUNDS)
     print(f"asklambo_handler_us_per_call={handler.handler_us_per_call(docs, calls, rounds):.2f}", flush=True)

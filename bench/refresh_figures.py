@@ -69,6 +69,29 @@ def ingest_section(
     bound_section(args, work_dir, market, symbols, now)
 
 
+def gcp_only(
+    args: argparse.Namespace,
+    procs: Processes,
+    work_dir: Path,
+    market: FakeMarket,
+    docs: list[CoinDocument],
+    now: datetime,
+) -> None:
+    """Targets 3 and 4 alone (`--only-gcp`): the worker's cost and the cold start on a fresh emulator."""
+    coins = [doc.symbol for doc in docs][:INGEST_COINS]
+    section(f"Ingest on the Firestore emulator: {len(coins)} coins from the five loopback fake exchanges")
+    in_flight = InFlight()
+    clock = Clock(now)
+    with fake_exchanges(market, clock) as fakes:
+
+        def sources() -> list[PriceSource]:
+            built = timed_sources(fakes, in_flight, throttled=False)
+            warm_pair_lists(built)
+            return built
+
+        gcp_section(args, procs, work_dir, docs, coins, sources, in_flight, clock)
+
+
 def bound_section(
     args: argparse.Namespace, work_dir: Path, market: FakeMarket, symbols: list[str], now: datetime
 ) -> None:

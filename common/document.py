@@ -9,6 +9,12 @@ Schema 2 (several exchanges): `exchange`/`pair` are the listing's, every
 per-exchange listing is kept in `listings`, and `price_exchange`/`price_pair`
 name where the last month was read. Schema 1 documents (one Kraken listing)
 are still read, as a complete Kraken listing.
+
+Schema 3 (the same fields) packs the history's closes in blocks of days
+(`history.closes`: {"b0": ..., "b1": ...}), so that a store able to update part
+of a document writes only the blocks a refresh changed; and a store holding
+bytes (Firestore) gets packed numbers as bytes (`to_dict(doc, binary=True)`),
+not base64 text. Schema 2's single packed string is still read.
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from common.candles import utc_from_unix
 from common.errors import BadPriceData
 from common.exchanges import ARCHIVE, is_archived
 from common.listings import ExchangeListing, source_kind
-from common.packing import ENCODING, pack, pack_times, unpack, unpack_times
+from common.packing import ENCODING, pack, pack_blocks, pack_times, unpack, unpack_times
 from common.prices import LastMonth, Listing
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, SCHEMA_VERSION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +121,13 @@ def _ts(value: datetime) -> int:
     return int(value.timestamp())
 
 
-def to_dict(doc: CoinDocument) -> dict[str, Any]:
-    """The stored form of a document (JSON- and Firestore-friendly)."""
+def to_dict(doc: CoinDocument, *, binary: bool = False) -> dict[str, Any]:
+    """The stored form of a document: JSON-friendly, or with packed numbers as bytes if `binary` (Firestore)."""
+    return {**summary_fields(doc, binary=binary), "history": history_field(doc, binary=binary)}
+
+
+def summary_fields(doc: CoinDocument, *, binary: bool = False) -> dict[str, Any]:
+    """Every stored field but the history: the few hundred bytes a daily refresh mostly changes."""
     return {
         "schema_version": SCHEMA_VERSION,
         "symbol": doc.symbol,
@@ -138,16 +150,20 @@ def to_dict(doc: CoinDocument) -> dict[str, Any]:
             "start": _ts(doc.last_month.start),
             "end": _ts(doc.last_month.end),
             "close_times": {"runs": pack_times([_ts(t) for t in doc.last_month.close_times])},
-            "closes": pack("d", doc.last_month.closes),
-        },
-        "history": {
-            "encoding": ENCODING,
-            "times": {"runs": pack_times(doc.history_times)},
-            "closes": pack("d", doc.history_closes),
+            "closes": pack("d", doc.last_month.closes, binary=binary),
         },
         "as_of": _ts(doc.as_of),
         "computed_at": _ts(doc.computed_at),
         "sample_data": doc.sample_data,
+    }
+
+
+def history_field(doc: CoinDocument, *, binary: bool = False) -> dict[str, Any]:
+    """The stored history: its times as runs, its closes in blocks (common/packing.py)."""
+    return {
+        "encoding": ENCODING,
+        "times": {"runs": pack_times(doc.history_times)},
+        "closes": pack_blocks(doc.history_closes, binary=binary),
     }
 
 
@@ -199,7 +215,7 @@ def _multi_exchange_fields(data: Mapping[str, Any], listing: Listing) -> dict[st
 def from_dict(data: Mapping[str, Any]) -> CoinDocument:
     """Parse a stored document; BadPriceData when it is not one this version understands."""
     try:
-        if data["schema_version"] not in (1, SCHEMA_VERSION):
+        if data["schema_version"] not in READABLE_VERSIONS:
             raise BadPriceData(f"unsupported schema_version {data['schema_version']!r}")
         listing = data["listing"]
         month = data["last_month"]

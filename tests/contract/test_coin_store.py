@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from backends.sqlite_store import SQLiteCoinStore
-from common.document import CoinDocument
+from common.document import SCHEMA_VERSION, CoinDocument, to_dict
 from common.errors import InvalidRequest
+from common.packing import pack
 from common.status import RefreshFailure, RefreshOutcome
 from tests.emulators import PROJECT
 from tests.factories import AS_OF, make_document, unique_name
@@ -225,6 +229,85 @@ def test_a_document_written_by_another_after_get_many_is_never_moved_back(store:
     assert store.get("BTC") == newest
 
 
+def _with_history(doc: CoinDocument, weeks: int, changed_week: int | None = None) -> CoinDocument:
+    """`doc` with `weeks` of weekly closes before its as_of (one of them revised if `changed_week`)."""
+    first = int(AS_OF.timestamp()) - 604_800 * 3_000
+    closes = [1.0 + w for w in range(weeks)]
+    if changed_week is not None:
+        closes[changed_week] = 0.5
+    return replace(doc, history_times=[first + 604_800 * w for w in range(weeks)], history_closes=closes)
+
+
+def _refreshed(old: CoinDocument, weeks: int, changed_week: int | None) -> CoinDocument:
+    """`old` a day later, as a refresh decides it: `weeks` of history (one close revised), other prices."""
+    day = timedelta(days=1)
+    month = old.last_month
+    return replace(
+        _with_history(old, weeks, changed_week),
+        last_month=replace(month, start=month.start + day, end=month.end + day,
+                           close_times=tuple(t + day for t in month.close_times), closes=(5.0, 6.0, 7.0)),
+        computed_at=old.computed_at + day,
+        price_exchange="bitstamp",
+        price_pair="btcusd",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("weeks_before", "weeks_after", "changed_week"),
+    [(2_100, 2_101, 1_500), (2_100, 2_101, None), (2_048, 2_049, 3), (2_100, 2_060, None), (2_049, 1_000, None)],
+    ids=["one-more-day-and-an-old-close-revised", "one-more-day", "a-new-block", "shorter", "fewer-blocks"],
+)
+def test_a_refresh_read_by_get_many_reads_back_whole(
+    store: Any, weeks_before: int, weeks_after: int, changed_week: int | None
+) -> None:
+    # Long histories span several stored blocks of closes: a save may rewrite only some of them,
+    # and what reads back is still exactly the new document.
+    old = _with_history(make_document("BTC"), weeks_before)
+    store.save_if_better(old)
+    assert store.get_many(["BTC"]) == {"BTC": old}
+    new = _refreshed(old, weeks_after, changed_week)
+
+    assert store.save_all_if_better([new]) == [True]
+
+    assert store.get("BTC") == new
+    assert store.load_all() == [new]
+
+
+def test_a_schema_2_document_is_read_and_replaced_whole_by_the_next_save(store: Any) -> None:
+    old = _with_history(make_document("BTC"), 1_500)
+    stored = to_dict(old)
+    stored["schema_version"] = 2
+    stored["history"] = {**stored["history"], "closes": pack("d", old.history_closes)}  # schema 2: one string
+    _store_raw(store, "BTC", stored, old.as_of)
+    assert store.get_many(["BTC"]) == {"BTC": old}
+    new = _refreshed(old, 1_501, 2)
+
+    assert store.save_all_if_better([new]) == [True]
+
+    assert store.get("BTC") == new
+    assert _raw(store, "BTC")["schema_version"] == SCHEMA_VERSION
+
+
+def _store_raw(store: Any, key: str, fields: dict[str, Any], as_of: datetime) -> None:
+    """Write stored fields as they are, as an older version of Delos left them."""
+    if isinstance(store, SQLiteCoinStore):
+        with sqlite3.connect(store.path) as connection:
+            connection.execute(
+                "INSERT INTO coins (symbol, doc, as_of, seq) VALUES (?, ?, ?, 1)",
+                (key, json.dumps(fields), int(as_of.timestamp())),
+            )
+        return
+    store.coins.document(key).set(fields)
+
+
+def _raw(store: Any, key: str) -> dict[str, Any]:
+    if isinstance(store, SQLiteCoinStore):
+        with sqlite3.connect(store.path) as connection:
+            row = connection.execute("SELECT doc FROM coins WHERE symbol = ?", (key,)).fetchone()
+        return dict(json.loads(row[0]))
+    return dict(store.coins.document(key).get().to_dict())
+
+
 @pytest.mark.parametrize("bad", ["../x", "btc"])
 def test_get_many_refuses_symbols_that_are_not_keys(store: Any, bad: str) -> None:
     with pytest.raises(InvalidRequest):
@@ -291,8 +374,6 @@ def test_follow_on_an_empty_store_loads_nothing_and_still_follows(store: Any) ->
 
 
 def test_sqlite_corrupt_rows_are_skipped_by_reads_and_the_watcher(tmp_path: Any) -> None:
-    import sqlite3
-
     path = tmp_path / "coins.sqlite3"
     store = SQLiteCoinStore(path, poll_interval_s=0.05)
     recorder = Recorder()

@@ -16,6 +16,7 @@ from google.cloud import firestore, pubsub_v1
 from backends.pubsub_queue import ensure_topic_and_subscription
 from backends.sqlite_queue import SQLiteRefreshQueue
 from common import messages
+from common.document import from_dict, to_dict
 from fake_exchange import FakeKraken, synthetic_market
 from tests.e2e.expected import expected_for
 from tests.e2e.harness import KRAKEN_ONLY, DelosProcess, delos_env, wait_for
@@ -93,7 +94,9 @@ def test_embedded_worker_killed_mid_refresh_converges_after_restart(
 
 
 def firestore_facts(client: firestore.Client) -> dict[str, dict[str, Any]]:
-    return {snapshot.id: facts(snapshot.to_dict() or {}) for snapshot in client.collection("coins").stream(timeout=10)}
+    """Each stored document in the embedded store's (JSON) form: Firestore holds its packed numbers as bytes."""
+    snapshots = client.collection("coins").stream(timeout=10)
+    return {snapshot.id: facts(to_dict(from_dict(snapshot.to_dict() or {}))) for snapshot in snapshots}
 
 
 @pytest.mark.timeout(300)

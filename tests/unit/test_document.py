@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -49,7 +50,7 @@ def document(as_of: datetime = AS_OF, *, sample_data: bool = False, complete: bo
 
 def test_the_stored_form_holds_unix_seconds_plain_lists_and_packed_history() -> None:
     assert to_dict(document(complete=False)) == {
-        "schema_version": 2,
+        "schema_version": 3,
         "symbol": "ETH",
         "exchange": "kraken",
         "pair": "XETHZUSD",
@@ -87,9 +88,9 @@ def test_the_stored_form_holds_unix_seconds_plain_lists_and_packed_history() -> 
             "closes": pack("d", [3000.5, 3100.25]),
         },
         "history": {
-            "encoding": "f64le-base64;time-runs",
+            "encoding": "f64le-blocks;time-runs",
             "times": {"runs": [1452124800, 604800, 2]},
-            "closes": pack("d", [0.9, 1.1]),
+            "closes": {"b0": pack("d", [0.9, 1.1])},
         },
         "as_of": 1795132800,
         "computed_at": 1795132800 + 3600,
@@ -111,6 +112,28 @@ def test_the_round_trip_survives_json() -> None:
     original = document()
 
     assert from_dict(json.loads(json.dumps(to_dict(original)))) == original
+
+
+def test_the_binary_stored_form_holds_bytes_where_the_json_form_holds_base64() -> None:
+    original = document()
+    binary, text = to_dict(original, binary=True), to_dict(original)
+
+    assert binary["history"]["closes"]["b0"] == base64.b64decode(text["history"]["closes"]["b0"])
+    assert binary["last_month"]["closes"] == base64.b64decode(text["last_month"]["closes"])
+    assert from_dict(binary) == original
+
+
+def test_a_schema_2_document_with_one_packed_string_of_closes_is_still_read() -> None:
+    original = document()
+    stored = to_dict(original)
+    stored["schema_version"] = 2
+    stored["history"] = {
+        "encoding": "f64le-base64;time-runs",
+        "times": {"runs": [1452124800, 604800, 2]},
+        "closes": pack("d", [0.9, 1.1]),
+    }
+
+    assert from_dict(stored) == original
 
 
 def test_as_of_is_the_end_of_the_last_month() -> None:
@@ -182,7 +205,7 @@ def test_a_malformed_stored_document_is_bad_price_data(stored: dict[str, Any]) -
 def test_a_stored_document_of_another_schema_version_is_refused() -> None:
     stored = {**to_dict(document()), "schema_version": SCHEMA_VERSION + 1}
 
-    with pytest.raises(BadPriceData, match="unsupported schema_version 3"):
+    with pytest.raises(BadPriceData, match=f"unsupported schema_version {SCHEMA_VERSION + 1}"):
         from_dict(stored)
 
 

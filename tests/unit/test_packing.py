@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+from array import array
 
 import pytest
 from hypothesis import given
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from common.document import from_dict, to_dict
 from common.errors import BadPriceData
-from common.packing import pack, pack_times, unpack, unpack_times
+from common.packing import BLOCK_DAYS, pack, pack_blocks, pack_times, unpack, unpack_times
 from tests.factories import make_document
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
@@ -42,8 +43,48 @@ def test_a_stored_document_holds_a_few_values_per_history_array() -> None:
     doc = make_document("BTC")
     history = to_dict(doc)["history"]
 
-    assert isinstance(history["closes"], str) and len(history["times"]["runs"]) % 3 == 0
+    assert list(history["closes"]) == ["b0"] and isinstance(history["closes"]["b0"], str)
+    assert len(history["times"]["runs"]) % 3 == 0
     assert from_dict(to_dict(doc)) == doc
+
+
+@given(st.lists(finite, max_size=3 * BLOCK_DAYS + 5), st.booleans())
+def test_closes_packed_in_blocks_come_back_exactly(closes: list[float], binary: bool) -> None:
+    blocks = pack_blocks(closes, binary=binary)
+
+    assert len(blocks) == -(-len(closes) // BLOCK_DAYS)
+    assert list(unpack("d", blocks, float)) == closes
+
+
+def test_a_history_of_fifteen_years_is_six_blocks_of_which_only_the_last_grows() -> None:
+    closes = [float(i) for i in range(5_500)]
+    before, after = pack_blocks(closes, binary=True), pack_blocks([*closes, 1.5], binary=True)
+
+    assert list(after) == ["b0", "b1", "b2", "b3", "b4", "b5"]
+    assert [key for key in after if after[key] != before.get(key)] == ["b5"]
+
+
+@pytest.mark.parametrize("blocks", [{"b1": b""}, {"b0": b"\0" * 8, "b1": b"\0" * 8}, {"x": b""}])
+def test_blocks_out_of_order_or_short_are_bad_price_data(blocks: dict[str, bytes]) -> None:
+    with pytest.raises(BadPriceData):
+        unpack("d", blocks, float)
+
+
+@given(
+    st.integers(min_value=-3, max_value=30_000),
+    st.sampled_from([86_400, 7 * 86_400, 15 * 86_400, 3_600, 86_401]),
+    st.integers(min_value=1, max_value=6_000),
+    st.integers(min_value=-1, max_value=6_000),
+)
+def test_runs_of_whole_days_and_any_other_come_back_exactly(day: int, step: int, count: int, bump: int) -> None:
+    # Days from a midnight take the grid's fast path; other steps, negative or shifted times the plain one.
+    times = [day * 86_400 + step * k for k in range(count)]
+    if 0 <= bump < count:
+        times[bump:] = [t + 1 for t in times[bump:]]  # one run broken in two
+    runs = pack_times(array("q", times))
+
+    assert list(unpack_times({"runs": runs})) == times
+    assert runs == pack_times(times)  # a list packs as the array does
 
 
 def test_documents_stored_with_plain_lists_are_still_read() -> None:
