@@ -13,59 +13,23 @@ DELOS_METRICS picks where they go:
        them into Cloud Monitoring metrics, with no exporter library or extra API calls.
 
 Instruments are created through the OpenTelemetry API (`metrics.get_meter`), so code that records
-them never needs to know whether metrics are on.
+them never needs to know whether metrics are on. The SDK (backends/metrics_export.py) is imported
+only when they are: it costs a start-up 60 ms and more, which a query service scaling out from
+zero pays on every instance.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from opentelemetry import metrics
-from opentelemetry.metrics import CallbackOptions, Observation
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import (
-    HistogramDataPoint,
-    MetricExporter,
-    MetricExportResult,
-    MetricsData,
-    NumberDataPoint,
-    PeriodicExportingMetricReader,
-)
-
-log = logging.getLogger("delos.metrics")
+if TYPE_CHECKING:
+    from opentelemetry.metrics import CallbackOptions, Meter, Observation
+    from opentelemetry.sdk.metrics import MeterProvider
 
 EXPORT_INTERVAL_S = 60.0
 STALE_ALERT_AFTER_S = 2 * 86400.0  # infra/monitoring.tf alerts on any coin older than this
-
-
-class LogMetricExporter(MetricExporter):
-    """Writes each data point as one log line; the log handler makes it JSON for Cloud Logging."""
-
-    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any) -> MetricExportResult:
-        for resource_metrics in metrics_data.resource_metrics:
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    for point in metric.data.data_points:
-                        log.info("metric %s", metric.name, extra=_fields(metric.name, point))
-        return MetricExportResult.SUCCESS
-
-    def force_flush(self, timeout_millis: float = 10_000) -> bool:
-        return True
-
-    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        """Nothing buffered: every export is written at once."""
-
-
-def _fields(name: str, point: object) -> dict[str, Any]:
-    fields: dict[str, Any] = {"metric": name, "attributes": dict(getattr(point, "attributes", None) or {})}
-    if isinstance(point, HistogramDataPoint):
-        fields |= {"count": point.count, "sum": point.sum, "max": point.max}
-    elif isinstance(point, NumberDataPoint):
-        fields["value"] = point.value
-    return fields
 
 
 @dataclass
@@ -79,18 +43,24 @@ class Metrics:
 
 
 def start_metrics(mode: str, *, interval_s: float = EXPORT_INTERVAL_S) -> Metrics | None:
-    """Install the global meter provider for `mode`; None (and nothing installed) when off."""
+    """Install the global meter provider for `mode`; None (and nothing installed, nothing imported) when off."""
     if mode == "off":
         return None
+    from opentelemetry import metrics  # pylint: disable=import-outside-toplevel
+    from opentelemetry.sdk.metrics import MeterProvider  # pylint: disable=import-outside-toplevel,redefined-outer-name
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader  # pylint: disable=import-outside-toplevel
+
+    from backends.metrics_export import LogMetricExporter  # pylint: disable=import-outside-toplevel
+
     reader = PeriodicExportingMetricReader(LogMetricExporter(), export_interval_millis=interval_s * 1000)
     provider = MeterProvider(metric_readers=[reader])
     metrics.set_meter_provider(provider)
     return Metrics(provider)
 
 
-def observe_staleness(as_of_seconds: Callable[[], Sequence[float]], now: Callable[[], float]) -> None:
+def observe_staleness(meter: Meter, as_of_seconds: Callable[[], Sequence[float]], now: Callable[[], float]) -> None:
     """Gauges of the coins being served: how many are older than two days, and the oldest one's age."""
-    meter = metrics.get_meter("delos.query_service")
+    from opentelemetry.metrics import Observation  # pylint: disable=import-outside-toplevel,redefined-outer-name
 
     def stale(_options: CallbackOptions) -> Iterable[Observation]:
         current = now()

@@ -16,7 +16,6 @@ from backends.metrics import observe_staleness, start_metrics
 from common.errors import DelosError
 from common.ports import CoinFeed
 from common.settings import Settings, SettingsError
-from query_service.call_stats import CallStats
 from query_service.server import load_and_follow, start
 
 log = logging.getLogger("query_service")
@@ -34,11 +33,14 @@ async def serve(settings: Settings, feed: CoinFeed) -> None:
     running_metrics = start_metrics(settings.metrics)
     call_stats = None
     if running_metrics is not None:
+        from query_service.call_stats import CallStats  # pylint: disable=import-outside-toplevel  # metrics on only
+
         call_stats = CallStats()
         call_stats.observe(running_metrics.provider.get_meter("delos.query_service"))
     service = await start(settings.host, settings.port, call_stats=call_stats)
     if running_metrics is not None:
-        observe_staleness(lambda: [coin.as_of_s for coin in service.cache.all()], time.time)
+        meter = running_metrics.provider.get_meter("delos.query_service")
+        observe_staleness(meter, lambda: [coin.as_of_s for coin in service.cache.all()], time.time)
     loader = asyncio.create_task(load_and_follow(service, feed, stopping=stop.is_set))
     loader.add_done_callback(lambda task: None if failure(task) is None else stop.set())
     await stop.wait()

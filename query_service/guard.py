@@ -14,14 +14,15 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
 
-from query_service.call_stats import CallStats
+if TYPE_CHECKING:  # metrics on only: the server is handed one (query_service/__main__.py)
+    from query_service.call_stats import CallStats
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import _async as health_aio
@@ -19,10 +20,12 @@ from common.ports import CoinFeed, Subscription
 from delos.legacy import api_pb2 as legacy_pb
 from delos.v1 import lambo_pb2 as pb
 from query_service.cache import CoinCache
-from query_service.call_stats import CallStats
 from query_service.guard import GenericOnly, add_guarded_service
 from query_service.legacy import LegacyApiServicer
 from query_service.servicer import LamboServicer
+
+if TYPE_CHECKING:  # metrics on only: the server is handed one (query_service/__main__.py)
+    from query_service.call_stats import CallStats
 
 log = logging.getLogger(__name__)
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 
 import pytest
-from opentelemetry import metrics as otel_metrics
+from opentelemetry.metrics import Meter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
 from backends import metrics as delos_metrics
-from backends.metrics import STALE_ALERT_AFTER_S, LogMetricExporter, start_metrics
+from backends.metrics import STALE_ALERT_AFTER_S, start_metrics
+from backends.metrics_export import LogMetricExporter
 from common.settings import Settings, SettingsError
 
 NOW = 1_800_000_000.0
@@ -50,13 +53,12 @@ def test_counters_by_outcome_and_exchange_are_one_line_each(caplog: pytest.LogCa
 
 
 def test_stale_gauges_count_coins_older_than_two_days_and_the_oldest_age(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     ages = [3600.0, STALE_ALERT_AFTER_S + 60, STALE_ALERT_AFTER_S + 7200]
 
-    def record(meter: object) -> None:
-        monkeypatch.setattr(otel_metrics, "get_meter", lambda _name: meter)
-        delos_metrics.observe_staleness(lambda: [NOW - age for age in ages], lambda: NOW)
+    def record(meter: Meter) -> None:
+        delos_metrics.observe_staleness(meter, lambda: [NOW - age for age in ages], lambda: NOW)
 
     lines = {r.metric: r.value for r in exported(caplog, record)}  # type: ignore[attr-defined]
     assert lines == {"delos.coins.stale": 2, "delos.coins.oldest_age": STALE_ALERT_AFTER_S + 7200}
@@ -68,3 +70,13 @@ def test_metrics_are_off_unless_asked_and_the_setting_is_checked() -> None:
     with pytest.raises(SettingsError, match="DELOS_METRICS"):
         Settings.from_env({"DELOS_METRICS": "prometheus"})
     assert start_metrics("off") is None
+
+
+def test_the_metrics_sdk_is_not_imported_while_metrics_are_off() -> None:
+    # A fresh interpreter: this one has imported the SDK for the tests above.
+    code = (
+        "import sys; import query_service.__main__, backends.metrics as m; assert m.start_metrics('off') is None; "
+        "print(sorted(n for n in sys.modules if n.startswith('opentelemetry.sdk')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
