@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import inspect
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from backends.firestore_store import FirestoreCoinStore
+from common.document import to_dict
+from tests.factories import make_document
 
 if TYPE_CHECKING:
     from tests.static.conftest import Infra
@@ -450,3 +455,11 @@ def test_both_services_export_metrics_as_log_entries(infra: Infra) -> None:
     for resource in (query, worker):
         (container,) = infra.blocks(infra.block(resource, "template"), "containers")
         assert env_of(infra, container)["DELOS_METRICS"] == "gcp"
+
+
+def test_coin_documents_packed_numbers_are_exempt_from_indexing(infra: Infra) -> None:
+    (exemption,) = infra.of_type("google_firestore_field").values()
+    fields = set(re.findall(r'"(\w+)"', str(infra.resolve(exemption["for_each"]))))
+    assert fields == {"history", "last_month"} <= set(to_dict(make_document()))
+    assert exemption["collection"] == inspect.signature(FirestoreCoinStore).parameters["collection"].default
+    assert infra.blocks(exemption, "index_config") == [{}], "an empty index_config disables the field's indexes"
