@@ -67,7 +67,9 @@ def unpack(typecode: str, stored: Any, convert: Callable[[Any], Any]) -> array[A
         raw = stored
     elif isinstance(stored, str):
         try:
-            raw = base64.b64decode(stored, validate=True)
+            # Strict: any character outside the alphabet or misplaced padding is an error. (b64decode's
+            # validate=True checks the same with a regular expression first: twice the cost of this.)
+            raw = binascii.a2b_base64(stored, strict_mode=True)
         except binascii.Error as exc:
             raise BadPriceData(f"packed numbers are corrupt: {exc}") from exc
     else:
