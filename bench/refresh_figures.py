@@ -8,7 +8,7 @@ import argparse
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from bench.processes import Processes
 from common.document import CoinDocument
 from common.ports import CoinStore, PriceSource
 from fake_exchange.market import FakeMarket
+from fake_exchange.server import FakeExchange
 from ingest_worker.batch import COINS_IN_FLIGHT
 
 GCP_COLD_START_MAX_S = 1.5  # target 3
@@ -54,11 +55,7 @@ def ingest_section(
     in_flight = InFlight()
     clock = Clock(now)
     with fake_exchanges(market, clock) as fakes:
-
-        def sources() -> list[PriceSource]:
-            built = timed_sources(fakes, in_flight, throttled=False)
-            warm_pair_lists(built)
-            return built
+        sources = unthrottled_sources(fakes, in_flight)
 
         def embedded(mode: str) -> CoinStore:
             return SQLiteCoinStore(work_dir / f"ingest-{mode.replace(' ', '-')}" / "coins.sqlite3")
@@ -83,13 +80,18 @@ def gcp_only(
     in_flight = InFlight()
     clock = Clock(now)
     with fake_exchanges(market, clock) as fakes:
+        gcp_section(args, procs, work_dir, docs, coins, unthrottled_sources(fakes, in_flight), in_flight, clock)
 
-        def sources() -> list[PriceSource]:
-            built = timed_sources(fakes, in_flight, throttled=False)
-            warm_pair_lists(built)
-            return built
 
-        gcp_section(args, procs, work_dir, docs, coins, sources, in_flight, clock)
+def unthrottled_sources(fakes: Mapping[str, FakeExchange], in_flight: InFlight) -> Callable[[], list[PriceSource]]:
+    """A fresh set of adapters on the fakes, unthrottled and with their pair lists read, per call."""
+
+    def sources() -> list[PriceSource]:
+        built = timed_sources(fakes, in_flight, throttled=False)
+        warm_pair_lists(built)
+        return built
+
+    return sources
 
 
 def bound_section(
