@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-import numpy as np
-
 from common.money import usd
 
 DAY_S = 86_400
@@ -68,6 +66,10 @@ def records_of(times_s: array[int], closes: array[float], listing_s: int, listin
     where a Python loop cost most of the start. A record is a close above every close before it
     (NaN closes are never records and never raise the maximum: fmax skips them).
     """
+    # Imported here, not with the module: the worker and the operator commands import this module
+    # (through common.lambo's staleness rule) but never compute records, and numpy costs 0.1 s to import.
+    import numpy as np  # pylint: disable=import-outside-toplevel
+
     start = bisect_left(times_s, listing_s)
     series = np.frombuffer(closes, dtype=np.float64)[start:]
     maxima: array[float] = array("d")
