@@ -31,16 +31,16 @@ async def serve(settings: Settings, feed: CoinFeed) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     running_metrics = start_metrics(settings.metrics)
-    call_stats = None
+    call_stats = meter = None
     if running_metrics is not None:
         from query_service.call_stats import CallStats  # pylint: disable=import-outside-toplevel  # metrics on only
 
-        call_stats = CallStats()
-        call_stats.observe(running_metrics.provider.get_meter("delos.query_service"))
-    service = await start(settings.host, settings.port, call_stats=call_stats)
-    if running_metrics is not None:
         meter = running_metrics.provider.get_meter("delos.query_service")
-        observe_staleness(meter, lambda: [coin.as_of_s for coin in service.cache.all()], time.time)
+        call_stats = CallStats()
+        call_stats.observe(meter)
+    service = await start(settings.host, settings.port, call_stats=call_stats)
+    if meter is not None:
+        observe_staleness(meter, lambda: [coin.facts.as_of_s for coin in service.cache.all()], time.time)
     loader = asyncio.create_task(load_and_follow(service, feed, stopping=stop.is_set))
     loader.add_done_callback(lambda task: None if failure(task) is None else stop.set())
     await stop.wait()

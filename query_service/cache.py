@@ -29,12 +29,11 @@ class PreparedCoin:
     (GetCoin's history, the legacy graph) on first use, so a cold start stays fast.
     """
 
-    __slots__ = ("doc", "as_of_s", "facts", "template", "summary", "_coin", "_graph_data", "_at_listing")
+    __slots__ = ("doc", "facts", "template", "summary", "_coin", "_graph_data", "_at_listing")
 
     def __init__(self, doc: CoinDocument) -> None:
         self.doc = doc
         self.facts = lambo.prepare(doc)
-        self.as_of_s = self.facts.as_of_s
         self.template = convert.answer_template(doc, self.facts.records)
         self.summary = pb.CoinSummary(
             symbol=doc.symbol,
