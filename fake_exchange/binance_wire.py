@@ -14,9 +14,10 @@ from fake_exchange.ohlc import DAY_S, Row
 from fake_exchange.wire import Reply, dumps, json_reply
 
 DAY_MS = DAY_S * 1000
+# Binance's own wording, except that its terms page's address is left out: nothing here names a real host.
 GEO_BLOCK_MSG = (
     "Service unavailable from a restricted location according to 'b. Eligibility' in "
-    "https://www.binance.com/en/terms. Please contact customer service if you believe you received this "
+    "the terms of use. Please contact customer service if you believe you received this "
     "message in error."
 )
 SERVER_BUSY = "Server is currently overloaded with other requests. Please try again in a few minutes."
