@@ -32,7 +32,10 @@ def test_two_workers_refreshing_the_same_coins_at_once_store_one_correct_documen
     # Forced, so that every copy recomputes and rewrites every coin while the other worker does the same.
     everything = messages.RefreshRequest(symbols=tuple(symbols), force=True)
     publish(data_dir, everything, copies=4)
-    workers = [DelosProcess(["worker"], embedded_env, tmp_path / f"worker-{i}.log") for i in (1, 2)]
+    # A copy that fails once (a 1 s HTTP timeout on a busy machine) comes back within a second, not after
+    # the production backoff of 10 s and more, which would outlast the waits below.
+    env = {**embedded_env, "DELOS_RETRY_BACKOFF_MIN": "0.5", "DELOS_RETRY_BACKOFF_MAX": "1"}
+    workers = [DelosProcess(["worker"], env, tmp_path / f"worker-{i}.log") for i in (1, 2)]
     try:
         wait_for(lambda: queue_counts(data_dir / "queue.sqlite3") == (0, 0), 60, "all four copies to be acked")
         stored = stored_rows(data_dir / "coins.sqlite3")
